@@ -1,0 +1,76 @@
+"""Time, injected.
+
+Every SQS rule is a function of "now": visibility, delay, retention, deduplication windows, purge limits,
+long-poll deadlines. The engine reads time only through a :class:`Clock`, so tests move a
+:class:`ManualClock` forward instead of sleeping, and a long poll waiting on a manual clock wakes the moment
+the test advances past its deadline.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from typing import Protocol
+
+import anyio
+
+__all__ = ["Clock", "ManualClock", "SystemClock"]
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the Unix epoch (SQS timestamps are wall-clock)."""
+        ...
+
+    async def wait(self, event: anyio.Event, deadline: float) -> None:
+        """Return when ``event`` is set or the clock reaches ``deadline``, whichever comes first."""
+        ...
+
+
+class SystemClock:
+    """The wall clock; waits are anyio timeouts."""
+
+    def now(self) -> float:
+        return time.time()
+
+    async def wait(self, event: anyio.Event, deadline: float) -> None:
+        with anyio.move_on_after(max(0.0, deadline - time.time())):
+            await event.wait()
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class ManualClock:
+    """A clock that moves only when told to; waiters wake as soon as :meth:`advance` passes their deadline."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._now = start
+        self._timers: list[tuple[float, int, anyio.Event]] = []
+        self._ids = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    async def wait(self, event: anyio.Event, deadline: float) -> None:
+        if deadline <= self._now:
+            return
+        heapq.heappush(self._timers, (deadline, next(self._ids), event))
+        await event.wait()
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward and wake every waiter whose deadline has come."""
+        if seconds < 0:
+            raise ValueError(f"a clock only moves forward; advance({seconds}) is negative")
+        self._now += seconds
+        while self._timers and self._timers[0][0] <= self._now:
+            heapq.heappop(self._timers)[2].set()
+
+    @property
+    def sleepers(self) -> int:
+        """How many waits are pending (tests wait for a long poll to be parked before advancing)."""
+        return sum(1 for _, _, e in self._timers if not e.is_set())
+
+    def __repr__(self) -> str:
+        return f"ManualClock(now={self._now})"

@@ -1,0 +1,65 @@
+"""State and naming shared by the engine's operation groups (queues, messages, move tasks).
+
+Queue URLs and ARNs are how SQS clients name queues; the engine keys everything by queue name and only
+formats URLs and ARNs at its edge. A URL is resolved by its last path segment, so the same queue answers to
+``http://localhost:9324/000000000000/jobs`` and to whatever host a server was reached at.
+"""
+
+from __future__ import annotations
+
+from consumerkit.engine.clock import Clock, SystemClock
+from consumerkit.engine.errors import SqsError
+from consumerkit.engine.model import QueueRecord
+from consumerkit.engine.receipts import ReceiptCodec
+from consumerkit.engine.store.base import Store
+from consumerkit.engine.waiters import Waiters
+
+DEFAULT_ACCOUNT = "000000000000"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ENDPOINT = "http://localhost:9324"
+
+
+class EngineContext:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock | None = None,
+        *,
+        account_id: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+        endpoint: str = DEFAULT_ENDPOINT,
+    ) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.account_id = account_id
+        self.region = region
+        self.endpoint = endpoint.rstrip("/")
+        self.codec = ReceiptCodec(store.secret())
+        self.waiters = Waiters()
+
+    def advance_tasks(self, now: float) -> None:
+        """Bring message move tasks up to ``now``; ``MoveTaskOps`` provides it."""
+
+    # naming
+    def url(self, queue: QueueRecord | str, endpoint: str | None = None) -> str:
+        name = queue if isinstance(queue, str) else queue.name
+        return f"{(endpoint or self.endpoint).rstrip('/')}/{self.account_id}/{name}"
+
+    def arn(self, queue: QueueRecord | str) -> str:
+        name = queue if isinstance(queue, str) else queue.name
+        return f"arn:aws:sqs:{self.region}:{self.account_id}:{name}"
+
+    def queue(self, queue_url: str) -> QueueRecord:
+        """The queue a URL (or a bare name) names, or SQS's QueueDoesNotExist."""
+        if not isinstance(queue_url, str) or not queue_url:
+            raise SqsError.missing("QueueUrl")
+        found = self.store.get_queue(queue_url.rstrip("/").rsplit("/", 1)[-1])
+        if found is None:
+            raise SqsError.no_queue()
+        return found
+
+    def queue_by_arn(self, arn: str) -> QueueRecord | None:
+        parts = arn.split(":")
+        if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs":
+            return None
+        return self.store.get_queue(parts[5])

@@ -1,0 +1,109 @@
+"""The storage interface: what the engine's rules need persisted and indexed, nothing more.
+
+The rules (``semantics.py``) decide every transition; a store only keeps records and finds them fast. Both
+stores pass the same behaviour suite. The contract that matters:
+
+- Every call that changes state happens inside ``transaction()``; a durable store commits when the block
+  exits normally and rolls back on an exception, so an API call is all-or-nothing.
+- Records returned by ``take_ready``, ``scan`` and ``get`` may be live objects (memory) or copies (SQLite):
+  the engine mutates them and then hands every changed record back through ``update``, ``remove`` or
+  ``move`` before the transaction ends. ``take_ready`` in particular removes what it returns from the ready
+  index, so each record it returns must be handed back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from consumerkit.engine.model import MessageRecord, MoveTask, QueueRecord
+
+
+@dataclass(frozen=True, slots=True)
+class DedupEntry:
+    """What a FIFO send within the deduplication window returns instead of enqueueing again."""
+
+    message_id: str
+    sequence_number: str
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A FIFO ReceiveRequestAttemptId: the receipts it returned, replayed if the receive is retried."""
+
+    receipts: tuple[tuple[int, int], ...]  # (seq, receipt_token)
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    visible: int
+    in_flight: int
+    delayed: int
+    oldest_enqueued: float | None
+
+
+class Store(Protocol):
+    """Persistence and indexes for queues and messages (see the module docstring for the contract)."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def secret(self) -> bytes:
+        """A random key created with the store, kept with it (signs receipt handles)."""
+        ...
+
+    def close(self) -> None: ...
+
+    # queues
+    def list_queues(self) -> list[QueueRecord]: ...
+    def get_queue(self, name: str) -> QueueRecord | None: ...
+    def save_queue(self, queue: QueueRecord) -> None:
+        """Insert (``queue.id == 0``: the store assigns a new id) or update a queue."""
+        ...
+
+    def drop_queue(self, queue: QueueRecord, now: float) -> None:
+        """Delete a queue with its messages, deduplication and attempt records; remember when."""
+        ...
+
+    def deleted_at(self, name: str) -> float | None: ...
+
+    # messages
+    def next_seqs(self, count: int) -> range: ...
+    def insert(self, queue: QueueRecord, records: Sequence[MessageRecord], now: float) -> None: ...
+    def take_ready(self, queue: QueueRecord, now: float, limit: int) -> list[MessageRecord]:
+        """Up to ``limit`` messages visible at ``now``, longest-visible first (standard queues)."""
+        ...
+
+    def scan(self, queue: QueueRecord, limit: int) -> Iterator[MessageRecord]:
+        """Messages in send order, at most ``limit`` (FIFO group selection, move tasks)."""
+        ...
+
+    def get(self, queue: QueueRecord, seq: int) -> MessageRecord | None: ...
+    def update(self, queue: QueueRecord, records: Sequence[MessageRecord], now: float) -> None: ...
+    def remove(self, queue: QueueRecord, seqs: Sequence[int]) -> None: ...
+    def move(self, source: QueueRecord, target: QueueRecord, records: Sequence[MessageRecord], now: float) -> None:
+        """Take ``records`` (by their current seq) out of ``source`` and append them to ``target``, giving each
+        a new seq (``record.seq`` is updated) so they queue behind what ``target`` already holds."""
+        ...
+
+    def purge(self, queue: QueueRecord) -> None: ...
+    def counts(self, queue: QueueRecord, now: float) -> Counts:
+        """Visible / in flight / delayed, not counting messages past retention."""
+        ...
+
+    def next_change(self, queue: QueueRecord, now: float) -> float | None:
+        """The earliest future time a message of ``queue`` becomes visible, if any (wakes long polls)."""
+        ...
+
+    # FIFO
+    def get_dedup(self, queue: QueueRecord, key: str, now: float) -> DedupEntry | None: ...
+    def put_dedup(self, queue: QueueRecord, key: str, entry: DedupEntry) -> None: ...
+    def get_attempt(self, queue: QueueRecord, attempt_id: str, now: float) -> Attempt | None: ...
+    def put_attempt(self, queue: QueueRecord, attempt_id: str, attempt: Attempt) -> None: ...
+
+    # message move tasks
+    def tasks(self) -> list[MoveTask]: ...
+    def save_task(self, task: MoveTask) -> None: ...

@@ -1,0 +1,207 @@
+"""Checks on every client input, with SQS's error codes and wording.
+
+Each function raises :class:`SqsError` naming the parameter, the value and the limit, or returns the
+validated value. Nothing here touches state, so the engine validates a whole request before it changes
+anything and a rejected request leaves the queue exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+
+from consumerkit.engine import model as m
+from consumerkit.engine.errors import SqsError
+from consumerkit.engine.model import MessageAttributeValue
+
+_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+_ATTR_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
+# Characters SQS accepts in a body or string attribute (XML 1.0's Char production).
+_BAD_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# MessageGroupId / MessageDeduplicationId: alphanumerics and punctuation.
+_TOKEN = re.compile(r"[!-~]{1,128}")
+_DATA_TYPES = ("String", "Number", "Binary")
+_SYSTEM_ATTRIBUTE_NAMES = frozenset(
+    (
+        "All",
+        "SenderId",
+        "SentTimestamp",
+        "ApproximateReceiveCount",
+        "ApproximateFirstReceiveTimestamp",
+        "SequenceNumber",
+        "MessageDeduplicationId",
+        "MessageGroupId",
+        "AWSTraceHeader",
+        "DeadLetterQueueSourceArn",
+    )
+)
+
+
+def queue_name(name: str, *, fifo: bool) -> str:
+    base = name[:-5] if name.endswith(".fifo") else name
+    if fifo:
+        if not name.endswith(".fifo") or not base or len(name) > m.MAX_QUEUE_NAME or not _QUEUE_NAME.fullmatch(base):
+            raise SqsError.invalid_parameters(
+                "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, "
+                "must end with .fifo suffix and be 1 to 80 in length."
+            )
+    elif not _QUEUE_NAME.fullmatch(name):
+        raise SqsError.invalid_parameters(
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length"
+            if not name.endswith(".fifo")
+            else "The name of a standard queue cannot end with .fifo; set the FifoQueue attribute for a FIFO queue."
+        )
+    return name
+
+
+def int_param(param: str, value: object, low: int, high: int) -> int:
+    """An integer request parameter within [low, high]; SQS's wording for the ones it defines."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        reason = f"Must be between {low} and {high}, if provided."
+        if param == "WaitTimeSeconds":
+            reason = f"Must be >= {low} and <= {high}, if provided."
+        raise SqsError.invalid_value(param, value, reason)
+    return value
+
+
+def body(text: str, param: str = "MessageBody") -> str:
+    if not isinstance(text, str) or text == "":
+        raise SqsError.missing(param)
+    bad = _BAD_CHAR.search(text)
+    if bad:
+        raise SqsError(
+            "InvalidMessageContents",
+            f"Invalid characters found in {param} at position {bad.start()} (U+{ord(bad.group()):04X}). "
+            "Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
+        )
+    return text
+
+
+def message_attributes(attributes: Mapping[str, MessageAttributeValue]) -> int:
+    """Validate user attributes; return their size in bytes as SQS counts it toward the message size."""
+    if len(attributes) > m.MAX_MESSAGE_ATTRIBUTES:
+        raise SqsError.invalid_parameters(
+            f"Number of message attributes [{len(attributes)}] exceeds the allowed maximum "
+            f"[{m.MAX_MESSAGE_ATTRIBUTES}]."
+        )
+    size = 0
+    for name, value in attributes.items():
+        _attribute_name(name)
+        size += len(name.encode()) + _attribute_value(name, value)
+    return size
+
+
+def _attribute_name(name: str) -> None:
+    lowered = name.lower()
+    if (
+        not _ATTR_NAME.fullmatch(name)
+        or lowered.startswith(("aws.", "amazon."))
+        or name.startswith(".")
+        or name.endswith(".")
+        or ".." in name
+    ):
+        raise SqsError.invalid_parameters(
+            f"Message (user) attribute name '{name}' is invalid: 1 to 256 characters of A-Z, a-z, 0-9, "
+            "'_', '-' and '.'; no leading, trailing or consecutive periods; no 'AWS.' or 'Amazon.' prefix."
+        )
+
+
+def _attribute_value(name: str, value: MessageAttributeValue) -> int:
+    data_type = value.data_type or ""
+    base = data_type.split(".", 1)[0]
+    if base not in _DATA_TYPES or len(data_type) > 256:
+        raise SqsError.invalid_parameters(
+            f"The type of message (user) attribute '{name}' is invalid. You must use only the following "
+            "supported type prefixes: Binary, Number, String."
+        )
+    if base == "Binary":
+        if not value.binary_value or value.string_value is not None:
+            raise SqsError.invalid_parameters(
+                f"Message (user) attribute '{name}' must contain a non-empty value of type 'Binary'."
+            )
+        return len(data_type) + len(value.binary_value)
+    if not value.string_value or value.binary_value is not None:
+        raise SqsError.invalid_parameters(
+            f"Message (user) attribute '{name}' must contain a non-empty value of type '{base}'."
+        )
+    if base == "Number":
+        _number(name, value.string_value)
+    else:
+        body(value.string_value, f"message attribute '{name}'")
+    return len(data_type) + len(value.string_value.encode())
+
+
+def _number(name: str, text: str) -> None:
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    digits = len(number.as_tuple().digits) if number.is_finite() else 0
+    if not number.is_finite() or digits > 38 or not Decimal("-1e128") <= number <= Decimal("1e126"):
+        raise SqsError.invalid_parameters(
+            f"Can't cast the value of message (user) attribute '{name}' to a number: numbers hold up to 38 "
+            "digits, from -10^128 to 10^126."
+        )
+
+
+def message_size(body_text: str, attributes_size: int, limit: int) -> None:
+    if len(body_text) * 4 > limit or attributes_size:  # cheap bound before encoding a large body
+        size = len(body_text.encode()) + attributes_size
+        if size > limit:
+            raise SqsError.invalid_parameters(f"Message must be shorter than {limit} bytes.")
+
+
+def group_id(value: str, param: str = "MessageGroupId") -> str:
+    if not _TOKEN.fullmatch(value):
+        raise SqsError.invalid_value(
+            param,
+            value,
+            f"{param} can only include alphanumeric and punctuation characters. 1 to 128 in length.",
+        )
+    return value
+
+
+def batch_ids(ids: Sequence[str]) -> None:
+    """The rules every batch call shares: 1..10 entries, well-formed and distinct ids."""
+    if not ids:
+        raise SqsError("EmptyBatchRequest", "There should be at least one entry in the request.")
+    if len(ids) > m.MAX_BATCH_ENTRIES:
+        raise SqsError(
+            "TooManyEntriesInBatchRequest",
+            f"Maximum number of entries per request are {m.MAX_BATCH_ENTRIES}. You have sent {len(ids)}.",
+        )
+    seen: set[str] = set()
+    for entry_id in ids:
+        if not isinstance(entry_id, str) or not _BATCH_ID.fullmatch(entry_id):
+            raise SqsError(
+                "InvalidBatchEntryId",
+                "A batch entry id can only contain alphanumeric characters, hyphens and underscores. "
+                "It can be at most 80 letters long.",
+            )
+        if entry_id in seen:
+            raise SqsError("BatchEntryIdsNotDistinct", f"Id {entry_id} repeated.")
+        seen.add(entry_id)
+
+
+def batch_size(total: int) -> None:
+    if total > m.MAX_BATCH_BYTES:
+        raise SqsError(
+            "BatchRequestTooLong",
+            f"Batch requests cannot be longer than {m.MAX_BATCH_BYTES} bytes. You have sent {total} bytes.",
+        )
+
+
+def system_attribute_names(names: Iterable[str]) -> frozenset[str]:
+    wanted = frozenset(names)
+    for name in wanted:
+        if name not in _SYSTEM_ATTRIBUTE_NAMES:
+            raise SqsError.unknown_attribute(name)
+    return wanted
+
+
+def trace_header(value: str | None) -> str | None:
+    if value is not None:
+        body(value, "AWSTraceHeader")
+    return value

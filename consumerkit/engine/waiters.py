@@ -1,0 +1,45 @@
+"""Long-poll parking: receivers sleep on events and are woken by the operations that make messages
+available, never by a polling loop.
+
+Wake-ups are targeted: sending k messages wakes at most k parked receivers, in arrival order, so a single
+message sent to a queue with a thousand open long polls wakes one of them, not a thundering herd. A receiver
+that is woken and still finds messages left over (or leaves without taking its share) passes the wake on, so
+no message waits while a receiver sleeps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+
+import anyio
+
+
+class Waiters:
+    def __init__(self) -> None:
+        self._parked: dict[int, deque[anyio.Event]] = {}
+
+    def park(self, queue_id: int) -> anyio.Event:
+        event = anyio.Event()
+        self._parked.setdefault(queue_id, deque()).append(event)
+        return event
+
+    def unpark(self, queue_id: int, event: anyio.Event) -> None:
+        parked = self._parked.get(queue_id)
+        if parked is not None and not event.is_set():
+            with contextlib.suppress(ValueError):
+                parked.remove(event)
+            if not parked:
+                del self._parked[queue_id]
+
+    def wake(self, queue_id: int, count: int = 1) -> None:
+        """Wake up to ``count`` receivers parked on the queue (every one with ``count < 0``)."""
+        parked = self._parked.get(queue_id)
+        while parked and count != 0:
+            parked.popleft().set()
+            count -= 1
+        if parked is not None and not parked:
+            del self._parked[queue_id]
+
+    def parked(self, queue_id: int) -> int:
+        return len(self._parked.get(queue_id, ()))

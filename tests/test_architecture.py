@@ -1,0 +1,76 @@
+"""The layering rules of DESIGN.md, enforced: a forbidden import fails here, not in review."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import consumerkit
+import consumerkit.engine
+
+PACKAGE = Path(consumerkit.__file__).parent
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_engine_imports_only_stdlib_anyio_and_itself() -> None:
+    allowed_roots = set(sys.stdlib_module_names) | {"anyio"}
+    for path in sorted((PACKAGE / "engine").rglob("*.py")):
+        for module in _imports(path):
+            if module.startswith("consumerkit."):
+                ok = module.startswith("consumerkit.engine") or module == "consumerkit.errors"
+            else:
+                ok = module.split(".")[0] in allowed_roots
+            assert ok, f"{path.relative_to(PACKAGE)} imports {module}"
+
+
+def test_engine_rules_are_pure() -> None:
+    """semantics.py decides; it neither reads a clock nor touches a store nor awaits."""
+    source = (PACKAGE / "engine" / "semantics.py").read_text()
+    assert not _imports(PACKAGE / "engine" / "semantics.py") & {"time", "anyio", "consumerkit.engine.store"}
+    assert "async def" not in source and "await " not in source
+
+
+def test_public_api() -> None:
+    assert sorted(consumerkit.__all__) == ["BackendError", "ConfigError", "ConsumerkitError", "__version__"]
+    assert sorted(consumerkit.engine.__all__) == [
+        "BatchFailure",
+        "BatchResult",
+        "Clock",
+        "DeleteEntry",
+        "Engine",
+        "ManualClock",
+        "MessageAttributeValue",
+        "MoveTask",
+        "Page",
+        "QueueStats",
+        "ReceivedMessage",
+        "SendEntry",
+        "SendResult",
+        "SqsError",
+        "SystemClock",
+        "VisibilityEntry",
+    ]
+    for module in (consumerkit, consumerkit.engine):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.{name} is exported but missing"
+
+
+def test_errors_form_one_hierarchy() -> None:
+    from consumerkit.engine.errors import SPECS, SqsError
+
+    assert issubclass(SqsError, consumerkit.BackendError)
+    assert issubclass(consumerkit.BackendError, consumerkit.ConsumerkitError)
+    assert issubclass(consumerkit.ConfigError, consumerkit.ConsumerkitError)
+    assert SqsError("QueueDoesNotExist", "x").code == "AWS.SimpleQueueService.NonExistentQueue"
+    assert all(spec.status in (400, 403, 404, 500) for spec in SPECS.values())
