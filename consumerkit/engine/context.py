@@ -40,6 +40,10 @@ class EngineContext:
     def advance_tasks(self, now: float) -> None:
         """Bring message move tasks up to ``now``; ``MoveTaskOps`` provides it."""
 
+    def next_task_move(self, now: float) -> float | None:
+        """When a rate-limited move task next moves a message (parked receivers wake then)."""
+        return None
+
     # naming
     def url(self, queue: QueueRecord | str, endpoint: str | None = None) -> str:
         name = queue if isinstance(queue, str) else queue.name

@@ -6,8 +6,8 @@ wakes whichever long polls the change concerns. The rules themselves live in ``s
 
 from __future__ import annotations
 
+import os
 import random
-import uuid
 from collections.abc import Sequence
 
 from consumerkit.engine import semantics as rules
@@ -120,7 +120,7 @@ class MessageOps(EngineContext):
         now = self.clock.now()
         record = MessageRecord(
             0,
-            str(uuid.uuid4()),
+            _message_id(),
             text,
             md5_of_body(text),
             now,
@@ -225,10 +225,11 @@ class MessageOps(EngineContext):
             await self._park(queue, deadline, now)
 
     async def _park(self, queue: QueueRecord, deadline: float, now: float) -> None:
-        change = self.store.next_change(queue, now)
+        changes = (self.store.next_change(queue, now), self.next_task_move(now))
+        wake_at = min((deadline, *(c for c in changes if c is not None)))
         event = self.waiters.park(queue.id)
         try:
-            await self.clock.wait(event, deadline if change is None else min(deadline, change))
+            await self.clock.wait(event, wake_at)
         except BaseException:
             if event.is_set():  # woken but leaving without looking: hand the wake on
                 self.waiters.wake(queue.id, 1)
@@ -396,6 +397,12 @@ class MessageOps(EngineContext):
         assert record is not None
         record.visible_at = now + timeout
         self.store.update(queue, [record], now)
+
+
+def _message_id() -> str:
+    """A random (version 4) UUID, formatted without the cost of building a ``uuid.UUID``."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 def _md5_of_trace(trace: str | None) -> str | None:

@@ -57,6 +57,7 @@ class MoveTaskOps(EngineContext):
             self.store.save_task(task)
             self._tasks_running = True
             self.advance_tasks(now)
+        self.waiters.wake_every_queue()
         return handle
 
     async def cancel_message_move_task(self, task_handle: str) -> int:
@@ -105,6 +106,16 @@ class MoveTaskOps(EngineContext):
             self._advance(task, now)
             self.store.save_task(task)
         self._tasks_running = any(t.status == _RUNNING for t in running)
+
+    def next_task_move(self, now: float) -> float | None:
+        if not self._tasks_running:
+            return None
+        due = [
+            t.started_at + (t.moved + 1) / t.max_per_second
+            for t in self.store.tasks()
+            if t.status == _RUNNING and t.max_per_second is not None
+        ]
+        return min(due, default=None)
 
     def _advance(self, task: MoveTask, now: float) -> None:
         source = self.queue_by_arn(task.source_arn)

@@ -141,10 +141,13 @@ class QueueOps(EngineContext):
         self.waiters.wake(queue.id, -1)
 
     async def get_queue_attributes(self, queue_url: str, names: Iterable[str] = ("All",)) -> dict[str, str]:
+        now = self.clock.now()
+        with self.store.transaction():
+            self.advance_tasks(now)
         queue = self.queue(queue_url)
         wanted = list(names)
         counted = {"All", *attrs.COUNTERS} & set(wanted)
-        c = self.store.counts(queue, self.clock.now()) if counted else None
+        c = self.store.counts(queue, now) if counted else None
         rendered = attrs.render(queue, self.arn(queue), (c.visible, c.in_flight, c.delayed) if c else (0, 0, 0))
         return attrs.select(wanted, rendered)
 
@@ -159,8 +162,10 @@ class QueueOps(EngineContext):
 
     async def queue_stats(self, queue_url: str) -> QueueStats:
         """Backlog figures, including the age of the oldest message, which SQS shows only in CloudWatch."""
-        queue = self.queue(queue_url)
         now = self.clock.now()
+        with self.store.transaction():
+            self.advance_tasks(now)
+        queue = self.queue(queue_url)
         c = self.store.counts(queue, now)
         age = None if c.oldest_enqueued is None else max(0.0, now - c.oldest_enqueued)
         return QueueStats(c.visible, c.in_flight, c.delayed, age)

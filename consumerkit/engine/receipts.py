@@ -8,8 +8,6 @@ restart of a durable engine.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import struct
@@ -38,13 +36,13 @@ class ReceiptCodec:
 
     def encode(self, queue_id: int, seq: int, token: int) -> str:
         body = _BODY.pack(queue_id, seq, token)
-        return base64.urlsafe_b64encode(body + self._mac(body)).decode()
+        return (body + self._mac(body)).hex()
 
     def decode(self, handle: str) -> Receipt:
         """The receipt a handle stands for, or SQS's ``ReceiptHandleIsInvalid`` for one never issued here."""
         try:
-            raw = base64.urlsafe_b64decode(handle.encode())
-        except (binascii.Error, ValueError, UnicodeEncodeError):
+            raw = bytes.fromhex(handle)
+        except (ValueError, TypeError):
             raw = b""
         if len(raw) != _BODY.size + _MAC or not hmac.compare_digest(raw[_BODY.size :], self._mac(raw[: _BODY.size])):
             raise SqsError(

@@ -41,5 +41,10 @@ class Waiters:
         if parked is not None and not parked:
             del self._parked[queue_id]
 
+    def wake_every_queue(self) -> None:
+        """Wake one receiver per queue, so each re-arms its timer (a new move task changes every timetable)."""
+        for queue_id in list(self._parked):
+            self.wake(queue_id, 1)
+
     def parked(self, queue_id: int) -> int:
         return len(self._parked.get(queue_id, ()))
