@@ -260,8 +260,15 @@ class MessageOps(EngineContext):
                 selection = rules.select_fifo(scan, queue.attributes, now, limit, dead_letter is not None)
             else:
                 selection = rules.Selection()
-                for record in self.store.take_ready(queue, now, limit - len(delivered)):
-                    selection.sort(record, queue.attributes, now, dead_letter is not None)
+                taken = self.store.take_ready(queue, now, limit - len(delivered))
+                # With VisibilityTimeout=0 a message just delivered is visible again: never twice in one receive.
+                done = {d.seq for d in delivered}
+                again = [r for r in taken if r.seq in done]
+                if again:
+                    self.store.update(queue, again, now)
+                for record in taken:
+                    if record.seq not in done:
+                        selection.sort(record, queue.attributes, now, dead_letter is not None)
             self._settle(queue, selection, dead_letter, now)
             for record in selection.deliver:
                 rules.receive(record, now, timeout, _token(63) + 1)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True, slots=True)
 class ReceiveView:
     """The attribute names a ReceiveMessage asked for: system ones (``All`` or names) and message
-    attribute filters (``All``, ``.*``, ``prefix.*`` or exact names)."""
+    attribute filters (``All``, ``*``, ``.*``, ``prefix.*`` or exact names)."""
 
     system: frozenset[str]
     filters: tuple[str, ...]
@@ -27,9 +27,10 @@ class ReceiveView:
     def select(self, attributes: dict[str, MessageAttributeValue]) -> dict[str, MessageAttributeValue]:
         if not self.filters or not attributes:
             return {}
-        if "All" in self.filters or ".*" in self.filters:
+        if "All" in self.filters or ".*" in self.filters or "*" in self.filters:
             return attributes
-        prefixes = tuple(f[:-1] for f in self.filters if f.endswith(".*"))
+        # As recorded against SQS: "Hel.*" selects every name starting with "Hel" (Hello, Help.Me).
+        prefixes = tuple(f[:-2] for f in self.filters if f.endswith(".*"))
         exact = set(self.filters)
         return {k: v for k, v in attributes.items() if k in exact or (prefixes and k.startswith(prefixes))}
 
