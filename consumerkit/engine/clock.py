@@ -48,6 +48,7 @@ class ManualClock:
     def __init__(self, start: float = 1_700_000_000.0) -> None:
         self._now = start
         self._timers: list[tuple[float, int, anyio.Event]] = []
+        self._waiting: set[tuple[float, int, anyio.Event]] = set()
         self._ids = itertools.count()
 
     def now(self) -> float:
@@ -56,8 +57,13 @@ class ManualClock:
     async def wait(self, event: anyio.Event, deadline: float) -> None:
         if deadline <= self._now:
             return
-        heapq.heappush(self._timers, (deadline, next(self._ids), event))
-        await event.wait()
+        entry = (deadline, next(self._ids), event)
+        heapq.heappush(self._timers, entry)
+        self._waiting.add(entry)
+        try:
+            await event.wait()
+        finally:
+            self._waiting.discard(entry)
 
     def advance(self, seconds: float) -> None:
         """Move time forward and wake every waiter whose deadline has come."""
@@ -70,7 +76,7 @@ class ManualClock:
     @property
     def sleepers(self) -> int:
         """How many waits are pending (tests wait for a long poll to be parked before advancing)."""
-        return sum(1 for _, _, e in self._timers if not e.is_set())
+        return sum(1 for _, _, e in self._waiting if not e.is_set())
 
     def __repr__(self) -> str:
         return f"ManualClock(now={self._now})"

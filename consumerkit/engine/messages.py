@@ -290,7 +290,7 @@ class MessageOps(EngineContext):
         if selection.dead and dead_letter is not None:
             for record in selection.dead:
                 record.dead_letter_source_arn = self.arn(queue)
-                record.visible_at = now
+                record.visible_at = record.moved_at = now
                 if dead_letter.fifo:  # FIFO resets the enqueue time on the move; standard keeps it
                     record.enqueued_at = now
             self.store.move(queue, dead_letter, selection.dead, now)

@@ -105,7 +105,8 @@ class MessageRecord:
     """One stored message and its delivery state.
 
     ``seq`` orders messages store-wide (send order; a message moved to another queue gets a new one).
-    ``enqueued_at`` drives retention; ``received_at`` is the time of the latest receive, from which the 12-hour
+    ``enqueued_at`` drives retention, which a standard DLQ counts from the original send, while the age of
+    the oldest message counts from ``moved_at`` when the message was moved in; ``received_at`` is the time of the latest receive, from which the 12-hour
     visibility budget is counted; ``receipt_token`` identifies that latest receive.
     """
 
@@ -129,6 +130,7 @@ class MessageRecord:
     sequence_number: str | None = None
     dead_letter_source_arn: str | None = None
     sender_id: str = ""
+    moved_at: float | None = None  # arrival in this queue by a DLQ move or redrive: the oldest-age clock
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,7 +157,7 @@ class MoveTaskOps(EngineContext):
                 record.receive_count = 0
                 record.first_received_at = record.received_at = None
                 record.dead_letter_source_arn = None
-                record.visible_at = now
+                record.visible_at = record.moved_at = now
             self.store.move(source, target, batch, now)
             self.waiters.wake(target.id, len(batch))
             task.moved += len(batch)

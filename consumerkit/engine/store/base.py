@@ -43,7 +43,7 @@ class Counts:
     visible: int
     in_flight: int
     delayed: int
-    oldest_enqueued: float | None
+    oldest_enqueued: float | None  # earliest arrival: moved_at where a message was moved in, else enqueued_at
 
 
 class Store(Protocol):

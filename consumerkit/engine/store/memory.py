@@ -196,8 +196,9 @@ class MemoryStore:
             record = slot.record
             if record.enqueued_at <= cutoff:
                 continue
-            if oldest is None or record.enqueued_at < oldest:
-                oldest = record.enqueued_at
+            arrived = record.enqueued_at if record.moved_at is None else record.moved_at
+            if oldest is None or arrived < oldest:
+                oldest = arrived
             if record.visible_at <= now:
                 visible += 1
             elif record.receive_count:

@@ -56,7 +56,7 @@ _COLUMNS = ", ".join(_FIELDS)
 _ATTRIBUTES = _FIELDS.index("attributes")
 # What delivery and dead-lettering change; everything else about a message is fixed when it is sent.
 _DELIVERY = ("visible_at", "receive_count", "first_received_at", "received_at", "receipt_token")
-_MUTABLE = (*_DELIVERY, "enqueued_at", "dead_letter_source_arn")
+_MUTABLE = (*_DELIVERY, "enqueued_at", "dead_letter_source_arn", "moved_at")
 _values = attrgetter(*_FIELDS)
 _mutable = attrgetter(*_MUTABLE)
 _SET_MUTABLE = ", ".join(f"{name} = ?" for name in _MUTABLE)
@@ -75,7 +75,7 @@ _COUNTS = """
 SELECT coalesce(sum(CASE WHEN visible_at <= :now THEN 1 ELSE 0 END), 0),
        coalesce(sum(CASE WHEN visible_at > :now AND receive_count <> 0 THEN 1 ELSE 0 END), 0),
        coalesce(sum(CASE WHEN visible_at > :now AND receive_count = 0 THEN 1 ELSE 0 END), 0),
-       min(enqueued_at)
+       min(coalesce(moved_at, enqueued_at))
 FROM messages WHERE queue_id = :queue AND enqueued_at > :cutoff
 """
 
@@ -88,7 +88,8 @@ _SCHEMA = (
         md5_of_body TEXT NOT NULL, sent_at REAL NOT NULL, enqueued_at REAL NOT NULL, visible_at REAL NOT NULL,
         attributes TEXT, md5_of_attributes TEXT, trace_header TEXT, md5_of_system_attributes TEXT,
         receive_count INTEGER NOT NULL, first_received_at REAL, received_at REAL, receipt_token INTEGER NOT NULL,
-        group_id TEXT, deduplication_id TEXT, sequence_number TEXT, dead_letter_source_arn TEXT, sender_id TEXT NOT NULL
+        group_id TEXT, deduplication_id TEXT, sequence_number TEXT, dead_letter_source_arn TEXT, sender_id TEXT NOT NULL,
+        moved_at REAL
     )""",
     "CREATE INDEX messages_ready ON messages (queue_id, visible_at, seq)",
     "CREATE INDEX messages_order ON messages (queue_id, seq)",
