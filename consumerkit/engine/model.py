@@ -106,8 +106,9 @@ class MessageRecord:
 
     ``seq`` orders messages store-wide (send order; a message moved to another queue gets a new one).
     ``enqueued_at`` drives retention, which a standard DLQ counts from the original send, while the age of
-    the oldest message counts from ``moved_at`` when the message was moved in; ``received_at`` is the time of the latest receive, from which the 12-hour
-    visibility budget is counted; ``receipt_token`` identifies that latest receive.
+    the oldest message counts from ``moved_at`` when the message was moved in. ``received_at`` is the time of
+    the latest receive, from which the 12-hour visibility budget is counted; ``receipt_token`` identifies
+    that latest receive.
     """
 
     seq: int

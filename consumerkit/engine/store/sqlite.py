@@ -88,8 +88,8 @@ _SCHEMA = (
         md5_of_body TEXT NOT NULL, sent_at REAL NOT NULL, enqueued_at REAL NOT NULL, visible_at REAL NOT NULL,
         attributes TEXT, md5_of_attributes TEXT, trace_header TEXT, md5_of_system_attributes TEXT,
         receive_count INTEGER NOT NULL, first_received_at REAL, received_at REAL, receipt_token INTEGER NOT NULL,
-        group_id TEXT, deduplication_id TEXT, sequence_number TEXT, dead_letter_source_arn TEXT, sender_id TEXT NOT NULL,
-        moved_at REAL
+        group_id TEXT, deduplication_id TEXT, sequence_number TEXT, dead_letter_source_arn TEXT,
+        sender_id TEXT NOT NULL, moved_at REAL
     )""",
     "CREATE INDEX messages_ready ON messages (queue_id, visible_at, seq)",
     "CREATE INDEX messages_order ON messages (queue_id, seq)",
