@@ -28,6 +28,7 @@ class EngineContext:
         account_id: str = DEFAULT_ACCOUNT,
         region: str = DEFAULT_REGION,
         endpoint: str = DEFAULT_ENDPOINT,
+        max_in_flight: int | None = 120_000,
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
@@ -36,6 +37,8 @@ class EngineContext:
         self.endpoint = endpoint.rstrip("/")
         self.codec = ReceiptCodec(store.secret())
         self.waiters = Waiters()
+        self.max_in_flight = max_in_flight
+        self._in_flight_checks: dict[int, tuple[float, bool]] = {}  # queue id -> (checked at, over the limit)
 
     def advance_tasks(self, now: float) -> None:
         """Bring message move tasks up to ``now``; ``MoveTaskOps`` provides it."""

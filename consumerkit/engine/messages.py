@@ -213,19 +213,27 @@ class MessageOps(EngineContext):
         queue = self.queue(queue_url)
         wait = queue.attributes.receive_message_wait_time_seconds if wait_time_seconds is None else wait_time_seconds
         deadline = self.clock.now() + wait
-        while True:
-            with self.store.transaction():
-                queue = self.queue(queue_url)
-                got = self._receive_now(queue, max_messages, visibility_timeout, view, attempt_id)
-            now = self.clock.now()
-            if got or now >= deadline:
-                if got and self.waiters.parked(queue.id):
-                    self.waiters.wake(queue.id, 1)  # more may be left, and a new visibility deadline exists
-                return got
-            await self._park(queue, deadline, now)
+        watching = False
+        try:
+            while True:
+                with self.store.transaction():
+                    queue = self.queue(queue_url)
+                    got = self._receive_now(queue, max_messages, visibility_timeout, view, attempt_id, wait == 0)
+                now = self.clock.now()
+                if got or now >= deadline:
+                    if got and self.waiters.parked(queue.id):
+                        self.waiters.wake(queue.id, 1)  # more may be left, and a new visibility deadline exists
+                    return got
+                watching = watching or (self.store.watch_interval is not None and self.waiters.claim_watch())
+                await self._park(queue, deadline, now, watching)
+        finally:
+            if watching:
+                self.waiters.release_watch()
 
-    async def _park(self, queue: QueueRecord, deadline: float, now: float) -> None:
-        changes = (self.store.next_change(queue, now), self.next_task_move(now))
+    async def _park(self, queue: QueueRecord, deadline: float, now: float, watching: bool) -> None:
+        changes: list[float | None] = [self.store.next_change(queue, now), self.next_task_move(now)]
+        if watching and self.store.watch_interval is not None:
+            changes.append(now + self.store.watch_interval)
         wake_at = min((deadline, *(c for c in changes if c is not None)))
         event = self.waiters.park(queue.id)
         try:
@@ -236,6 +244,8 @@ class MessageOps(EngineContext):
             raise
         finally:
             self.waiters.unpark(queue.id, event)
+        if watching and self.store.external_change():
+            self.waiters.wake_every_queue()
 
     def _receive_now(
         self,
@@ -244,9 +254,18 @@ class MessageOps(EngineContext):
         visibility_timeout: int | None,
         view: ReceiveView,
         attempt_id: str | None,
+        short_poll: bool = True,
     ) -> list[ReceivedMessage]:
         now = self.clock.now()
         self.advance_tasks(now)
+        if self._over_limit(queue, now):
+            if short_poll and not queue.fifo:  # SQS: OverLimit on a standard short poll; otherwise just nothing
+                raise SqsError(
+                    "OverLimit",
+                    f"Too many messages in flight: the queue {queue.name} has reached the limit of "
+                    f"{self.max_in_flight} in-flight messages. Delete or release messages to receive more.",
+                )
+            return []
         timeout = queue.attributes.visibility_timeout if visibility_timeout is None else visibility_timeout
         if queue.fifo and attempt_id is not None:
             replay = self._replay_attempt(queue, attempt_id, timeout, now)
@@ -280,6 +299,17 @@ class MessageOps(EngineContext):
             receipts = tuple((r.seq, r.receipt_token) for r in delivered)
             self.store.put_attempt(queue, attempt_id, Attempt(receipts, now + ATTEMPT_WINDOW))
         return [render_message(self, queue, r, view) for r in delivered]
+
+    def _over_limit(self, queue: QueueRecord, now: float) -> bool:
+        """The in-flight quota (≈120,000). Counting in-flight messages costs a scan, so a queue is checked at
+        most once a second; the quota is approximate in SQS too."""
+        if self.max_in_flight is None:
+            return False
+        checked = self._in_flight_checks.get(queue.id)
+        if checked is None or now - checked[0] >= 1.0:
+            checked = (now, self.store.in_flight_reaches(queue, now, self.max_in_flight))
+            self._in_flight_checks[queue.id] = checked
+        return checked[1]
 
     def _settle(
         self, queue: QueueRecord, selection: rules.Selection, dead_letter: QueueRecord | None, now: float

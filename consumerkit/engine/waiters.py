@@ -5,6 +5,10 @@ Wake-ups are targeted: sending k messages wakes at most k parked receivers, in a
 message sent to a queue with a thousand open long polls wakes one of them, not a thundering herd. A receiver
 that is woken and still finds messages left over (or leaves without taking its share) passes the wake on, so
 no message waits while a receiver sleeps.
+
+Another process sharing a durable store cannot set these events, so one parked receiver per engine (the
+watcher) wakes every ``watch_interval`` to ask the store whether anyone else committed, and if so wakes one
+receiver per queue to look.
 """
 
 from __future__ import annotations
@@ -18,6 +22,21 @@ import anyio
 class Waiters:
     def __init__(self) -> None:
         self._parked: dict[int, deque[anyio.Event]] = {}
+        self._watching = False
+
+    def claim_watch(self) -> bool:
+        """Become the one receiver that looks for other processes' changes, if none is yet."""
+        if self._watching:
+            return False
+        self._watching = True
+        return True
+
+    def release_watch(self) -> None:
+        """Stop watching, and wake a parked receiver (of any queue) to take the watch over."""
+        self._watching = False
+        for queue_id in self._parked:
+            self.wake(queue_id, 1)
+            break
 
     def park(self, queue_id: int) -> anyio.Event:
         event = anyio.Event()

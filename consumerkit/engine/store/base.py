@@ -98,6 +98,18 @@ class Store(Protocol):
         """The earliest future time a message of ``queue`` becomes visible, if any (wakes long polls)."""
         ...
 
+    def in_flight_reaches(self, queue: QueueRecord, now: float, cap: int) -> bool:
+        """Whether at least ``cap`` messages of ``queue`` are in flight (received, not yet visible again)."""
+        ...
+
+    # other processes sharing the store
+    watch_interval: float | None
+    """How often a parked receiver should look for other processes' changes; None where none can exist."""
+
+    def external_change(self) -> bool:
+        """Whether another process changed the store since the last call."""
+        ...
+
     # FIFO
     def get_dedup(self, queue: QueueRecord, key: str, now: float) -> DedupEntry | None: ...
     def put_dedup(self, queue: QueueRecord, key: str, entry: DedupEntry) -> None: ...

@@ -213,6 +213,18 @@ class MemoryStore:
             heapq.heappop(timed)
         return timed[0][0] if timed else None
 
+    def in_flight_reaches(self, queue: QueueRecord, now: float, cap: int) -> bool:
+        data = self._data[queue.id]
+        if data.live_timed < cap:  # every in-flight message sits in the timed index
+            return False
+        return sum(1 for s in data.slots.values() if s.record.receive_count and s.record.visible_at > now) >= cap
+
+    # other processes: none can reach process memory
+    watch_interval: float | None = None
+
+    def external_change(self) -> bool:
+        return False
+
     # FIFO
     def get_dedup(self, queue: QueueRecord, key: str, now: float) -> DedupEntry | None:
         data = self._data[queue.id]

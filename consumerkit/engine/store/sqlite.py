@@ -66,6 +66,9 @@ _TAKE_READY = f"{_SELECT} WHERE queue_id = ? AND visible_at <= ? ORDER BY visibl
 _SCAN = f"{_SELECT} WHERE queue_id = ? AND seq > ? ORDER BY seq LIMIT ?"
 _GET = f"{_SELECT} WHERE seq = ? AND queue_id = ?"
 _NEXT_CHANGE = "SELECT min(visible_at) FROM messages WHERE queue_id = ? AND visible_at > ?"
+_IN_FLIGHT = (
+    "SELECT count(*) FROM (SELECT 1 FROM messages WHERE queue_id = ? AND visible_at > ? AND receive_count > 0 LIMIT ?)"
+)
 _MOVE = f"UPDATE messages SET {_SET_MUTABLE}, seq = ?, queue_id = ? WHERE seq = ? AND queue_id = ?"
 _NEXT_SEQS = (
     "UPDATE meta SET value = max(value, (SELECT coalesce(max(seq), 0) + 1 FROM messages)) + ? "
@@ -125,6 +128,7 @@ class SqliteStore:
         try:
             self._configure(synchronous.upper())
             self._secret = self._migrate()
+            self._watched: int = self._conn.execute("PRAGMA data_version").fetchone()[0]
         except BaseException as exc:
             self._conn.close()
             if isinstance(exc, sqlite3.DatabaseError):
@@ -315,6 +319,19 @@ class SqliteStore:
 
     def next_change(self, queue: QueueRecord, now: float) -> float | None:
         return cast(float | None, self._conn.execute(_NEXT_CHANGE, (queue.id, now)).fetchone()[0])
+
+    def in_flight_reaches(self, queue: QueueRecord, now: float, cap: int) -> bool:
+        return bool(self._conn.execute(_IN_FLIGHT, (queue.id, now, cap)).fetchone()[0] >= cap)
+
+    # other processes
+    watch_interval: float | None = 0.2
+
+    def external_change(self) -> bool:
+        """Whether another connection committed since the last call: a long poll here cannot be woken by a
+        send from another process, so one parked receiver looks this often (``watch_interval``)."""
+        version: int = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        changed, self._watched = version != self._watched, version
+        return changed
 
     # FIFO
     def get_dedup(self, queue: QueueRecord, key: str, now: float) -> DedupEntry | None:
