@@ -355,10 +355,13 @@ class MessageOps(EngineContext):
         return replay
 
     # -- delete -----------------------------------------------------------------------------------------
+    # Delete by the latest receipt. SQS accepts any handle it issued: a stale one succeeds but deletes nothing
+    # once another receive has taken the message, so a slow consumer cannot delete another's work.
     async def delete_message(self, queue_url: str, receipt_handle: str) -> None:
         with self.store.transaction():
             queue = self.queue(queue_url)
-            self._delete(queue, receipt_handle)
+            receipt = self._receipt(queue, receipt_handle)
+            self.store.remove_received(queue, [(receipt.seq, receipt.token)])
         if queue.fifo:
             self.waiters.wake(queue.id, 1)
 
@@ -366,26 +369,21 @@ class MessageOps(EngineContext):
         check.batch_ids([e.id for e in entries])
         ok: list[str] = []
         failed: list[BatchFailure] = []
+        receipts: list[tuple[int, int]] = []
         with self.store.transaction():
             queue = self.queue(queue_url)
             for entry in entries:
                 try:
-                    self._delete(queue, entry.receipt_handle)
+                    receipt = self._receipt(queue, entry.receipt_handle)
                 except SqsError as error:
                     failed.append(BatchFailure(entry.id, error))
                 else:
+                    receipts.append((receipt.seq, receipt.token))
                     ok.append(entry.id)
+            self.store.remove_received(queue, receipts)
         if queue.fifo and ok:
             self.waiters.wake(queue.id, len(ok))
         return BatchResult(ok, failed)
-
-    def _delete(self, queue: QueueRecord, handle: str) -> None:
-        """Delete by the latest receipt. SQS accepts any handle it issued: a stale one succeeds but deletes
-        nothing once another receive has taken the message, so a slow consumer cannot delete another's work."""
-        receipt = self._receipt(queue, handle)
-        record = self.store.get(queue, receipt.seq)
-        if rules.holds_receipt(record, receipt.token):
-            self.store.remove(queue, [receipt.seq])
 
     def _receipt(self, queue: QueueRecord, handle: str) -> Receipt:
         if not isinstance(handle, str) or not handle:

@@ -169,6 +169,14 @@ class MemoryStore:
             if slot is not None:
                 data.unplace(slot)
 
+    def remove_received(self, queue: QueueRecord, receipts: Sequence[tuple[int, int]]) -> None:
+        data = self._data[queue.id]
+        for seq, token in receipts:
+            slot = data.slots.get(seq)
+            if slot is not None and slot.record.receipt_token == token:
+                del data.slots[seq]
+                data.unplace(slot)
+
     def move(self, source: QueueRecord, target: QueueRecord, records: Sequence[MessageRecord], now: float) -> None:
         self.remove(source, [r.seq for r in records])
         for record, seq in zip(records, self.next_seqs(len(records)), strict=True):

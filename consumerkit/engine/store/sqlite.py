@@ -23,7 +23,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from functools import cache
 from operator import attrgetter, is_, itemgetter
 from pathlib import Path
@@ -69,6 +69,7 @@ _NEXT_CHANGE = "SELECT min(visible_at) FROM messages WHERE queue_id = ? AND visi
 _IN_FLIGHT = (
     "SELECT count(*) FROM (SELECT 1 FROM messages WHERE queue_id = ? AND visible_at > ? AND receive_count > 0 LIMIT ?)"
 )
+_REMOVE_RECEIVED = "DELETE FROM messages WHERE seq = ? AND queue_id = ? AND receipt_token = ?"
 _MOVE = f"UPDATE messages SET {_SET_MUTABLE}, seq = ?, queue_id = ? WHERE seq = ? AND queue_id = ?"
 _NEXT_SEQS = (
     "UPDATE meta SET value = max(value, (SELECT coalesce(max(seq), 0) + 1 FROM messages)) + ? "
@@ -226,7 +227,9 @@ class SqliteStore:
             if row is None:
                 return None
             queue = self._queues[name] = _load_queue(*row)
-        return _copy_queue(queue)
+        # The live cached record, as MemoryStore hands out: the engine mutates a queue only inside a
+        # transaction and saves it, and a rollback clears this cache.
+        return queue
 
     def save_queue(self, queue: QueueRecord) -> None:
         data = _dump_queue(queue)
@@ -235,7 +238,7 @@ class SqliteStore:
             queue.id = cast(int, cursor.lastrowid)
         else:
             self._conn.execute("UPDATE queues SET name = ?, data = ? WHERE id = ?", (queue.name, data, queue.id))
-        self._queues[queue.name] = _copy_queue(queue)
+        self._queues[queue.name] = queue
 
     def drop_queue(self, queue: QueueRecord, now: float) -> None:
         execute = self._conn.execute
@@ -300,6 +303,10 @@ class SqliteStore:
     def remove(self, queue: QueueRecord, seqs: Sequence[int]) -> None:
         queue_id = queue.id
         self._conn.executemany("DELETE FROM messages WHERE seq = ? AND queue_id = ?", [(s, queue_id) for s in seqs])
+
+    def remove_received(self, queue: QueueRecord, receipts: Sequence[tuple[int, int]]) -> None:
+        queue_id = queue.id
+        self._conn.executemany(_REMOVE_RECEIVED, [(seq, queue_id, token) for seq, token in receipts])
 
     def move(self, source: QueueRecord, target: QueueRecord, records: Sequence[MessageRecord], now: float) -> None:
         with self.transaction():
@@ -468,15 +475,3 @@ def _load_queue(queue_id: int, name: str, data: str) -> QueueRecord:
         attributes["redrive_allow_policy"] = RedriveAllowPolicy(allow["permission"], tuple(allow["source_queue_arns"]))
     state["attributes"] = QueueAttributes(**attributes)
     return QueueRecord(name=name, id=queue_id, **state)
-
-
-def _copy_queue(queue: QueueRecord) -> QueueRecord:
-    """A copy the caller may mutate without touching the cache: the engine changes a queue and then saves
-    it, and a rolled-back change must not linger in memory."""
-    policy, allow = queue.attributes.redrive_policy, queue.attributes.redrive_allow_policy
-    attributes = replace(
-        queue.attributes,
-        redrive_policy=None if policy is None else replace(policy),
-        redrive_allow_policy=None if allow is None else replace(allow),
-    )
-    return replace(queue, attributes=attributes, tags=dict(queue.tags))

@@ -379,12 +379,16 @@ def test_hot_queries_are_driven_by_an_index(store: SqliteStore) -> None:
 # queues
 
 
-def test_get_queue_returns_a_copy_the_caller_may_change(store: SqliteStore) -> None:
+def test_a_queue_change_rolled_back_does_not_survive_in_the_cache(store: SqliteStore) -> None:
+    """get_queue hands out the cached record (as MemoryStore does); a rollback must drop what was changed."""
     new_queue(store, redrive_policy=RedrivePolicy("arn:dlq", 2))
-    first = store.get_queue("jobs")
-    assert first is not None and first.attributes.redrive_policy is not None
-    first.tags["x"] = "y"
-    first.attributes.redrive_policy.max_receive_count = 9
+    with pytest.raises(RuntimeError), store.transaction():
+        first = store.get_queue("jobs")
+        assert first is not None and first.attributes.redrive_policy is not None
+        first.tags["x"] = "y"
+        first.attributes.redrive_policy.max_receive_count = 9
+        store.save_queue(first)
+        raise RuntimeError("the call fails after changing the queue")
     again = store.get_queue("jobs")
     assert again is not None and again.tags == {}
     assert again.attributes.redrive_policy == RedrivePolicy("arn:dlq", 2)
