@@ -123,8 +123,8 @@ async def main(quick: bool) -> dict[str, float]:
             figures[f"{name}_msgs_per_s"] = await throughput(make(), cycles)
         figures["bare_sqlite_msgs_per_s"] = bare_sqlite(tmp, cycles)
         for name, make in urls.items():
-            small = await backlog(make(), 1_000, 40)
-            large = await backlog(make(), big, 40)
+            small = await backlog(make(), 1_000, 90)
+            large = await backlog(make(), big, 90)
             figures[f"{name}_backlog_small_msgs_per_s"] = small
             figures[f"{name}_backlog_large_msgs_per_s"] = large
             figures[f"{name}_backlog_slowdown"] = small / large
