@@ -11,17 +11,18 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from consumerkit.engine import model as m
 from consumerkit.engine.errors import SqsError
 from consumerkit.engine.model import QueueAttributes, QueueRecord, RedriveAllowPolicy, RedrivePolicy
 
 # name -> (field, minimum, maximum) for the integer attributes
 _INTS: dict[str, tuple[str, int, int]] = {
-    "DelaySeconds": ("delay_seconds", 0, 900),
-    "MaximumMessageSize": ("maximum_message_size", 1_024, 1_048_576),
-    "MessageRetentionPeriod": ("message_retention_period", 60, 1_209_600),
-    "ReceiveMessageWaitTimeSeconds": ("receive_message_wait_time_seconds", 0, 20),
-    "VisibilityTimeout": ("visibility_timeout", 0, 43_200),
-    "KmsDataKeyReusePeriodSeconds": ("kms_data_key_reuse_period_seconds", 60, 86_400),
+    "DelaySeconds": ("delay_seconds", 0, m.MAX_DELAY),
+    "MaximumMessageSize": ("maximum_message_size", m.MIN_MESSAGE_SIZE_ATTR, m.MAX_BODY_BYTES),
+    "MessageRetentionPeriod": ("message_retention_period", m.MIN_RETENTION, m.MAX_RETENTION),
+    "ReceiveMessageWaitTimeSeconds": ("receive_message_wait_time_seconds", 0, m.MAX_WAIT_SECONDS),
+    "VisibilityTimeout": ("visibility_timeout", 0, m.MAX_VISIBILITY),
+    "KmsDataKeyReusePeriodSeconds": ("kms_data_key_reuse_period_seconds", m.MIN_KMS_REUSE, m.MAX_KMS_REUSE),
 }
 _FIFO_ONLY = ("FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit")
 COUNTERS = (

@@ -14,6 +14,7 @@ import time
 from typing import Protocol
 
 import anyio
+import anyio.lowlevel
 
 __all__ = ["Clock", "ManualClock", "SystemClock"]
 
@@ -24,7 +25,8 @@ class Clock(Protocol):
         ...
 
     async def wait(self, event: anyio.Event, deadline: float) -> None:
-        """Return when ``event`` is set or the clock reaches ``deadline``, whichever comes first."""
+        """Return when ``event`` is set or the clock reaches ``deadline``, whichever comes first. The event may
+        be set on return either way: callers must not read it to learn why the wait ended."""
         ...
 
 
@@ -55,7 +57,10 @@ class ManualClock:
         return self._now
 
     async def wait(self, event: anyio.Event, deadline: float) -> None:
+        """Ends the wait by setting ``event`` when the deadline comes; a deadline already past still yields to
+        the scheduler once, so a caller that loops on it cannot starve every other task."""
         if deadline <= self._now:
+            await anyio.lowlevel.checkpoint()
             return
         entry = (deadline, next(self._ids), event)
         heapq.heappush(self._timers, entry)

@@ -112,6 +112,14 @@ class SqsError(BackendError):
         return cls("MissingRequiredParameterException", f"The request must contain the parameter {param}.")
 
     @classmethod
+    def invalid_receipt(cls, handle: str) -> SqsError:
+        return cls("ReceiptHandleIsInvalid", f'The input receipt handle "{handle}" is not a valid receipt handle.')
+
+    @classmethod
+    def not_for_queue_type(cls, param: str, value: object) -> SqsError:
+        return cls.invalid_value(param, value, "The request include parameter that is not valid for this queue type.")
+
+    @classmethod
     def no_queue(cls) -> SqsError:
         return cls("QueueDoesNotExist", "The specified queue does not exist.")
 

@@ -13,6 +13,9 @@ from consumerkit.engine.context import EngineContext
 from consumerkit.engine.errors import SqsError
 from consumerkit.engine.model import (
     MAX_LIST_RESULTS,
+    MAX_PERMISSION_ACTIONS,
+    MAX_TAG_KEY,
+    MAX_TAG_VALUE,
     MAX_TAGS,
     PURGE_INTERVAL,
     QUEUE_DELETE_COOLDOWN,
@@ -21,8 +24,6 @@ from consumerkit.engine.model import (
     QueueRecord,
     QueueStats,
 )
-
-_MAX_ACTIONS = 7
 
 
 class QueueOps(EngineContext):
@@ -208,8 +209,10 @@ class QueueOps(EngineContext):
             raise SqsError.missing("AWSAccountIds")
         if not actions:
             raise SqsError.missing("Actions")
-        if len(actions) > _MAX_ACTIONS:
-            raise SqsError("OverLimit", f"{len(actions)} Actions were found, maximum allowed is {_MAX_ACTIONS}.")
+        if len(actions) > MAX_PERMISSION_ACTIONS:
+            raise SqsError(
+                "OverLimit", f"{len(actions)} Actions were found, maximum allowed is {MAX_PERMISSION_ACTIONS}."
+            )
         with self.store.transaction():
             queue = self.queue(queue_url)
             policy = _policy(queue)
@@ -256,9 +259,11 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
     if len(tags) > MAX_TAGS:
         raise SqsError.invalid_parameters(f"Too many tags: a queue holds at most {MAX_TAGS}, got {len(tags)}.")
     for key, value in tags.items():
-        if not 1 <= len(key) <= 128 or len(value) > 256 or key.lower().startswith("aws:"):
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise SqsError.invalid_parameters(f"Tag {key!r} is invalid: keys and values must be strings.")
+        if not 1 <= len(key) <= MAX_TAG_KEY or len(value) > MAX_TAG_VALUE or key.lower().startswith("aws:"):
             raise SqsError.invalid_parameters(
-                f"Tag {key!r} is invalid: keys are 1 to 128 characters and may not start with 'aws:'; "
-                "values at most 256 characters."
+                f"Tag {key!r} is invalid: keys are 1 to {MAX_TAG_KEY} characters and may not start with 'aws:'; "
+                f"values at most {MAX_TAG_VALUE} characters."
             )
     return tags

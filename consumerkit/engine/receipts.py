@@ -45,8 +45,5 @@ class ReceiptCodec:
         except (ValueError, TypeError):
             raw = b""
         if len(raw) != _BODY.size + _MAC or not hmac.compare_digest(raw[_BODY.size :], self._mac(raw[: _BODY.size])):
-            raise SqsError(
-                "ReceiptHandleIsInvalid",
-                f'The input receipt handle "{handle}" is not a valid receipt handle.',
-            )
+            raise SqsError.invalid_receipt(handle)
         return Receipt(*_BODY.unpack(raw[: _BODY.size]))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from consumerkit.engine.checksums import md5_of_attributes
 from consumerkit.engine.model import MessageAttributeValue, MessageRecord, QueueRecord, ReceivedMessage
+from consumerkit.engine.semantics import sequence_number
 
 if TYPE_CHECKING:
     from consumerkit.engine.context import EngineContext
@@ -39,7 +40,7 @@ def _ms(seconds: float) -> str:
     return str(int(seconds * 1000))
 
 
-def system_attributes(ctx: EngineContext, record: MessageRecord, view: ReceiveView) -> dict[str, str]:
+def system_attributes(record: MessageRecord, view: ReceiveView, fifo: bool) -> dict[str, str]:
     if not view.system:
         return {}
     values: dict[str, str | None] = {
@@ -47,7 +48,8 @@ def system_attributes(ctx: EngineContext, record: MessageRecord, view: ReceiveVi
         "SentTimestamp": _ms(record.sent_at),
         "ApproximateReceiveCount": str(record.receive_count),
         "ApproximateFirstReceiveTimestamp": _ms(record.first_received_at or record.sent_at),
-        "SequenceNumber": record.sequence_number,
+        # From the message's place in its current queue, so a message moved in (DLQ, redrive) still reads in order.
+        "SequenceNumber": sequence_number(record.seq) if record.group_id is not None and fifo else None,
         "MessageDeduplicationId": record.deduplication_id,
         "MessageGroupId": record.group_id,
         "AWSTraceHeader": record.trace_header,
@@ -67,7 +69,7 @@ def render_message(ctx: EngineContext, queue: QueueRecord, record: MessageRecord
         ctx.codec.encode(queue.id, record.seq, record.receipt_token),
         record.body,
         record.md5_of_body,
-        system_attributes(ctx, record, view),
+        system_attributes(record, view, queue.fifo),
         selected,
         digest,
     )

@@ -37,12 +37,31 @@ def receive(record: MessageRecord, now: float, visibility_timeout: int, token: i
     record.receipt_token = token
 
 
+def dead_letter(record: MessageRecord, now: float, source_arn: str, fifo: bool) -> None:
+    """Arrival in a dead-letter queue: visible at once, marked with its source. Retention keeps counting from
+    the original send on a standard DLQ and starts afresh on a FIFO one; the oldest-age clock starts now."""
+    record.dead_letter_source_arn = source_arn
+    record.visible_at = record.moved_at = now
+    if fifo:
+        record.enqueued_at = now
+
+
+def redrive(record: MessageRecord, now: float) -> None:
+    """Arrival back from a dead-letter queue (a move task): a fresh start, or the first receive would send
+    it straight back to the DLQ."""
+    record.receive_count = 0
+    record.first_received_at = record.received_at = None
+    record.dead_letter_source_arn = None
+    record.visible_at = record.moved_at = now
+
+
 def in_flight(record: MessageRecord, now: float) -> bool:
     return record.receive_count > 0 and record.visible_at > now
 
 
 def holds_receipt(record: MessageRecord | None, token: int) -> bool:
-    """Whether ``token`` is the latest receipt of ``record``: only it may delete or extend the message."""
+    """Whether ``token`` is the latest receipt of ``record``: only it may extend the message's visibility (any
+    receipt SQS issued may delete it)."""
     return record is not None and record.receipt_token == token
 
 

@@ -111,7 +111,7 @@ def _attribute_name(name: str) -> None:
 def _attribute_value(name: str, value: MessageAttributeValue) -> int:
     data_type = value.data_type or ""
     base = data_type.split(".", 1)[0]
-    if base not in _DATA_TYPES or len(data_type) > 256:
+    if base not in _DATA_TYPES or len(data_type) > 256 or _BAD_CHAR.search(data_type):
         raise SqsError.invalid_parameters(
             f"The type of message (user) attribute '{name}' is invalid. You must use only the following "
             "supported type prefixes: Binary, Number, String."
@@ -153,7 +153,8 @@ def message_size(body_text: str, attributes_size: int, limit: int) -> None:
             raise SqsError.invalid_parameters(f"Message must be shorter than {limit} bytes.")
 
 
-def group_id(value: str, param: str = "MessageGroupId") -> str:
+def fifo_token(value: str, param: str = "MessageGroupId") -> str:
+    """A MessageGroupId, MessageDeduplicationId or ReceiveRequestAttemptId: 1 to 128 printable ASCII characters."""
     if not _TOKEN.fullmatch(value):
         raise SqsError.invalid_value(
             param,

@@ -45,7 +45,9 @@ class Waiters:
 
     def unpark(self, queue_id: int, event: anyio.Event) -> None:
         parked = self._parked.get(queue_id)
-        if parked is not None and not event.is_set():
+        if parked is not None:
+            # Whether or not the event is set: a clock may set it to end a wait, and an entry left behind would
+            # swallow the next wake-up meant for a live receiver.
             with contextlib.suppress(ValueError):
                 parked.remove(event)
             if not parked:

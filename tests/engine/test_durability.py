@@ -20,24 +20,28 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_and_kill(db: Path, prefix: str, lines: int) -> dict[str, set[str]]:
-    """Run the child until it has printed ``lines`` lines, SIGKILL it, return the bodies by line kind."""
+    """Run the child until it has printed ``lines`` lines, SIGKILL it, and return every body it announced, by
+    line kind: the child may be ahead of our reading, and what it wrote before dying still counts."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, str(CHILD), str(db), prefix], stdout=subprocess.PIPE, text=True, env=env)
-    seen: dict[str, set[str]] = {"SENT": set(), "DELETING": set(), "DELETED": set()}
     assert proc.stdout is not None
-    try:
-        for _ in range(lines):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            kind, body = line.split()
-            seen[kind].add(body)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait()
-        proc.stdout.close()
+    with proc.stdout:
+        try:
+            read = [proc.stdout.readline() for _ in range(lines)]
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            read.append(proc.stdout.read())  # the rest, up to the moment it died
+        finally:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the child must die by SIGKILL, not by an error"
+    seen: dict[str, set[str]] = {"SENT": set(), "DELETING": set(), "DELETED": set()}
+    text = "".join(read)
+    # Each print is one write of a few hundred bytes, atomic on a pipe (under PIPE_BUF): no line is ever cut.
+    assert not text or text.endswith("\n")
+    for line in text.splitlines():
+        kind, body = line.split()
+        seen[kind].add(body)
     return seen
 
 

@@ -1,10 +1,11 @@
 """The in-memory store: dictionaries and two indexes, nothing persisted.
 
 Standard queues keep a *ready* deque (visible now, in the order they became visible) and a *timed* heap
-(delayed or in flight, by the time they become visible). Both indexes are lazy: an entry is valid only while
-its record still exists and carries the same ``epoch``, so a delete or a visibility change costs O(1) and
-stale entries are dropped when met; the heap is rebuilt when stale entries outnumber live ones, which bounds
-memory under a steady receive/delete load.
+(delayed or in flight, by the time they become visible). FIFO queues are read by scanning in send order, so
+they keep only the timed heap, which tells parked receivers when a message becomes visible. Both indexes are
+lazy: an entry is valid only while its record still exists and carries the same ``epoch``, so a delete or a
+visibility change costs O(1) and stale entries are dropped when met; the heap is rebuilt when stale entries
+outnumber live ones, which bounds memory under a steady receive/delete load.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ class _Slot:
 
 
 class _Queue:
-    __slots__ = ("attempts", "dedup", "dedup_sweep", "live_timed", "ready", "slots", "timed")
+    __slots__ = ("attempts", "dedup", "dedup_sweep", "fifo", "live_timed", "ready", "slots", "timed")
 
-    def __init__(self) -> None:
+    def __init__(self, fifo: bool) -> None:
+        self.fifo = fifo
         self.slots: dict[int, _Slot] = {}
         self.ready: deque[tuple[int, _Slot]] = deque()
         self.timed: list[tuple[float, int, int, _Slot]] = []
@@ -51,8 +53,9 @@ class _Queue:
         slot.epoch += 1
         record = slot.record
         if record.visible_at <= now:
-            slot.where = _READY
-            self.ready.append((slot.epoch, slot))
+            slot.where = 0 if self.fifo else _READY
+            if not self.fifo:
+                self.ready.append((slot.epoch, slot))
         else:
             slot.where = _TIMED
             self.live_timed += 1
@@ -68,14 +71,15 @@ class _Queue:
         slot.epoch += 1
 
     def promote(self, now: float) -> None:
-        """Move every timed entry that has come due to the ready deque."""
+        """Move every timed entry that has come due to the ready deque (FIFO: just out of the heap)."""
         timed = self.timed
         while timed and timed[0][0] <= now:
             _, _, epoch, slot = heapq.heappop(timed)
             if slot.where == _TIMED and slot.epoch == epoch:
                 self.live_timed -= 1
-                slot.where = _READY
-                self.ready.append((epoch, slot))
+                slot.where = 0 if self.fifo else _READY
+                if not self.fifo:
+                    self.ready.append((epoch, slot))
 
 
 class MemoryStore:
@@ -112,7 +116,7 @@ class MemoryStore:
     def save_queue(self, queue: QueueRecord) -> None:
         if queue.id == 0:
             queue.id = next(self._ids)
-            self._data[queue.id] = _Queue()
+            self._data[queue.id] = _Queue(queue.fifo)
         self._queues[queue.name] = queue
 
     def drop_queue(self, queue: QueueRecord, now: float) -> None:
@@ -169,14 +173,6 @@ class MemoryStore:
             if slot is not None:
                 data.unplace(slot)
 
-    def remove_received(self, queue: QueueRecord, receipts: Sequence[tuple[int, int]]) -> None:
-        data = self._data[queue.id]
-        for seq, token in receipts:
-            slot = data.slots.get(seq)
-            if slot is not None and slot.record.receipt_token == token:
-                del data.slots[seq]
-                data.unplace(slot)
-
     def move(self, source: QueueRecord, target: QueueRecord, records: Sequence[MessageRecord], now: float) -> None:
         self.remove(source, [r.seq for r in records])
         for record, seq in zip(records, self.next_seqs(len(records)), strict=True):
@@ -216,7 +212,9 @@ class MemoryStore:
         return Counts(visible, in_flight, delayed, oldest)
 
     def next_change(self, queue: QueueRecord, now: float) -> float | None:
-        timed = self._data[queue.id].timed
+        data = self._data[queue.id]
+        data.promote(now)  # what has come due is not a future change
+        timed = data.timed
         while timed and (timed[0][3].where != _TIMED or timed[0][3].epoch != timed[0][2]):
             heapq.heappop(timed)
         return timed[0][0] if timed else None
@@ -260,8 +258,8 @@ class MemoryStore:
         self._data[queue.id].attempts[attempt_id] = attempt
 
     # message move tasks
-    def tasks(self) -> list[MoveTask]:
-        return list(self._tasks)
+    def tasks(self, running: bool = False) -> list[MoveTask]:
+        return [t for t in self._tasks if t.status == "RUNNING"] if running else list(self._tasks)
 
     def save_task(self, task: MoveTask) -> None:
         if task not in self._tasks:

@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeAlias, cast
 
+from consumerkit.engine.errors import SqsError
 from consumerkit.engine.model import (
     MessageAttributeValue,
     MessageRecord,
@@ -69,7 +70,6 @@ _NEXT_CHANGE = "SELECT min(visible_at) FROM messages WHERE queue_id = ? AND visi
 _IN_FLIGHT = (
     "SELECT count(*) FROM (SELECT 1 FROM messages WHERE queue_id = ? AND visible_at > ? AND receive_count > 0 LIMIT ?)"
 )
-_REMOVE_RECEIVED = "DELETE FROM messages WHERE seq = ? AND queue_id = ? AND receipt_token = ?"
 _MOVE = f"UPDATE messages SET {_SET_MUTABLE}, seq = ?, queue_id = ? WHERE seq = ? AND queue_id = ?"
 _NEXT_SEQS = (
     "UPDATE meta SET value = max(value, (SELECT coalesce(max(seq), 0) + 1 FROM messages)) + ? "
@@ -103,7 +103,8 @@ _SCHEMA = (
     """CREATE TABLE attempts (queue_id INTEGER NOT NULL, attempt_id TEXT NOT NULL, receipts TEXT NOT NULL,
         expires_at REAL NOT NULL, PRIMARY KEY (queue_id, attempt_id))""",
     "CREATE INDEX attempts_expiry ON attempts (queue_id, expires_at)",
-    "CREATE TABLE tasks (handle TEXT PRIMARY KEY, data TEXT NOT NULL)",
+    "CREATE TABLE tasks (handle TEXT PRIMARY KEY, running INTEGER NOT NULL, data TEXT NOT NULL)",
+    "CREATE INDEX tasks_running ON tasks (running)",
 )
 
 
@@ -111,10 +112,13 @@ class SqliteStore:
     """One SQLite file. Threads may share a store (a lock serialises its transactions) and processes may share
     the file (SQLite's write lock serialises theirs)."""
 
-    def __init__(self, path: str, *, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: str, *, synchronous: str = "NORMAL", busy_timeout: float = 5.0) -> None:
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ConfigError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
+        if not 0 <= busy_timeout <= 600:
+            raise ConfigError(f"busy_timeout must be from 0 to 600 seconds, not {busy_timeout!r}")
         self._path = path
+        self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._depth = 0
         self._transaction = _Transaction(self)
@@ -141,7 +145,7 @@ class SqliteStore:
 
     def _configure(self, synchronous: str) -> None:
         execute = self._conn.execute
-        execute("PRAGMA busy_timeout = 5000")  # first, so switching to WAL waits for a busy file
+        execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")  # first: switching to WAL waits too
         execute("PRAGMA journal_mode = WAL")
         execute(f"PRAGMA synchronous = {synchronous}")
         execute("PRAGMA journal_size_limit = 67108864")  # a one-off huge purge must not leave a huge WAL behind
@@ -169,6 +173,14 @@ class SqliteStore:
 
     def transaction(self) -> AbstractContextManager[None]:
         return self._transaction
+
+    def _failure(self, exc: sqlite3.Error) -> SqsError:
+        """What a client sees of a store failure: SQS's InternalError (500), naming the file and, for a lock held
+        by another process, the busy_timeout it outwaited."""
+        reason = str(exc)
+        if "locked" in reason or "busy" in reason:
+            reason += f" (another process held its write lock longer than busy_timeout, {self._busy_timeout:g} s)"
+        return SqsError("InternalError", f"The SQLite store {self._path} failed: {reason}.")
 
     def _begin(self) -> None:
         self._lock.acquire()
@@ -304,10 +316,6 @@ class SqliteStore:
         queue_id = queue.id
         self._conn.executemany("DELETE FROM messages WHERE seq = ? AND queue_id = ?", [(s, queue_id) for s in seqs])
 
-    def remove_received(self, queue: QueueRecord, receipts: Sequence[tuple[int, int]]) -> None:
-        queue_id = queue.id
-        self._conn.executemany(_REMOVE_RECEIVED, [(seq, queue_id, token) for seq, token in receipts])
-
     def move(self, source: QueueRecord, target: QueueRecord, records: Sequence[MessageRecord], now: float) -> None:
         with self.transaction():
             seqs = self.next_seqs(len(records))
@@ -378,14 +386,20 @@ class SqliteStore:
         return row
 
     # message move tasks
-    def tasks(self) -> list[MoveTask]:
-        rows = self._conn.execute("SELECT data FROM tasks ORDER BY rowid").fetchall()
-        return [MoveTask(**json.loads(data)) for (data,) in rows]
+    def tasks(self, running: bool = False) -> list[MoveTask]:
+        # Every receive asks for the running ones, so that question is one indexed lookup.
+        sql = (
+            "SELECT data FROM tasks WHERE running = 1 ORDER BY rowid"
+            if running
+            else "SELECT data FROM tasks ORDER BY rowid"
+        )
+        return [MoveTask(**json.loads(data)) for (data,) in self._conn.execute(sql).fetchall()]
 
     def save_task(self, task: MoveTask) -> None:
         self._conn.execute(
-            "INSERT INTO tasks (handle, data) VALUES (?, ?) ON CONFLICT (handle) DO UPDATE SET data = excluded.data",
-            (task.handle, json.dumps(asdict(task))),
+            "INSERT INTO tasks (handle, running, data) VALUES (?, ?, ?) "
+            "ON CONFLICT (handle) DO UPDATE SET running = excluded.running, data = excluded.data",
+            (task.handle, int(task.status == "RUNNING"), json.dumps(asdict(task))),
         )
 
 
@@ -399,12 +413,20 @@ class _Transaction(AbstractContextManager[None]):
         self._store = store
 
     def __enter__(self) -> None:
-        self._store._begin()
+        try:
+            self._store._begin()
+        except sqlite3.Error as exc:
+            raise self._store._failure(exc) from exc
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._store._end(exc_type is None)
+        try:
+            self._store._end(exc_type is None)
+        except sqlite3.Error as error:
+            raise self._store._failure(error) from error
+        if isinstance(exc, sqlite3.Error):
+            raise self._store._failure(exc) from exc
 
 
 # Statements per pattern of NULL values. Binding a Python None costs the sqlite3 module a failed adapter
