@@ -48,6 +48,10 @@ class ManualClock:
     """A clock that moves only when told to; waiters wake as soon as :meth:`advance` passes their deadline."""
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
+        # Steps add up apart from the epoch-sized start, where a float resolves only ~0.24 µs: ten steps of
+        # 0.1 s then land on start + 1, not a microsecond short of it.
+        self._start = start
+        self._elapsed = 0.0
         self._now = start
         self._timers: list[tuple[float, int, anyio.Event]] = []
         self._waiting: set[tuple[float, int, anyio.Event]] = set()
@@ -74,7 +78,8 @@ class ManualClock:
         """Move time forward and wake every waiter whose deadline has come."""
         if seconds < 0:
             raise ValueError(f"a clock only moves forward; advance({seconds}) is negative")
-        self._now += seconds
+        self._elapsed += seconds
+        self._now = self._start + self._elapsed
         while self._timers and self._timers[0][0] <= self._now:
             heapq.heappop(self._timers)[2].set()
 

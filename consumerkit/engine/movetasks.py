@@ -22,8 +22,9 @@ from consumerkit.engine.errors import SqsError
 from consumerkit.engine.model import FIFO_SCAN_LIMIT, MAX_MOVE_RATE, MAX_MOVE_TASKS_LISTED, MoveTask, QueueRecord
 
 _RUNNING = "RUNNING"
-# rate × elapsed lands a hair below a whole number at epoch-sized timestamps; never let that stall a move
-_ROUNDING = 1e-6
+# rate × elapsed lands a hair below a whole number at epoch-sized timestamps (a float resolves ~0.24 µs
+# there); a thousandth of a message absorbs that at any rate up to 500/s and never moves one early
+_ROUNDING = 1e-3
 
 
 class MoveTaskOps(EngineContext):
@@ -40,7 +41,10 @@ class MoveTaskOps(EngineContext):
             handle = base64.b64encode(
                 json.dumps({"taskId": str(uuid.uuid4()), "sourceArn": self.arn(source)}).encode()
             ).decode()
-            to_move = self.store.counts(source, now).visible
+            counts = self.store.counts(source, now)
+            # What is available now; on FIFO also what is in flight, since group order may require moving a
+            # message in flight before the ones behind it. A standard task does not wait for messages in flight.
+            to_move = counts.visible + (counts.in_flight if source.fifo else 0)
             task = MoveTask(handle, self.arn(source), destination_arn, max_per_second, now, to_move)
             self.store.save_task(task)
             self.advance_tasks(now)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 
+import anyio
 import pytest
 
 from consumerkit.engine import Engine, ManualClock, MessageAttributeValue, ReceivedMessage, SendEntry, SqsError
+from tests.engine.conftest import parked
 
 
 async def receive(engine: Engine, url: str, count: int = 10, **options: object) -> list[ReceivedMessage]:
@@ -270,6 +273,24 @@ async def test_standard_queue_has_no_sequence_number(engine: Engine, queue: str)
     assert (await engine.send_message(queue, "x")).sequence_number is None
 
 
+async def test_a_redriven_message_is_numbered_after_messages_sent_before_the_redrive(engine: Engine, fifo: str) -> None:
+    """A message moved back from a dead-letter queue joins the end of its source: its SequenceNumber follows
+    every message already there."""
+    dlq = await engine.create_queue("dlq.fifo", {"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+    dlq_arn = (await engine.get_queue_attributes(dlq, ["QueueArn"]))["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})
+    await engine.set_queue_attributes(fifo, {"RedrivePolicy": policy})
+    await engine.send_message(fifo, "dead", group_id="g")
+    assert bodies(await receive(engine, fifo, visibility_timeout=0)) == ["dead"]
+    assert await receive(engine, fifo) == []  # moved to the DLQ
+    before = await engine.send_message(fifo, "before", group_id="g")
+    await engine.start_message_move_task(dlq_arn)
+    got = await receive(engine, fifo)
+    assert bodies(got) == ["before", "dead"]
+    assert got[0].attributes["SequenceNumber"] == before.sequence_number
+    assert int(got[1].attributes["SequenceNumber"]) > int(before.sequence_number or "0")
+
+
 # -- ReceiveRequestAttemptId -------------------------------------------------------------------------------------------
 
 
@@ -340,3 +361,48 @@ async def test_malformed_attempt_id_is_refused(engine: Engine, fifo: str) -> Non
         await receive(engine, fifo, attempt_id="x" * 129)
     assert info.value.code == "InvalidParameterValue"
     assert "ReceiveRequestAttemptId" in info.value.message
+
+
+async def test_a_long_poll_with_an_attempt_id_gets_a_message_sent_while_it_waits(
+    engine: Engine, clock: ManualClock, fifo: str
+) -> None:
+    """The poll's first, empty look must not be recorded as the attempt's answer and replayed on waking."""
+    got: list[ReceivedMessage] = []
+
+    async def poll() -> None:
+        got.extend(await receive(engine, fifo, wait_time_seconds=20, attempt_id="try-1"))
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(poll)
+            await parked(clock)
+            await engine.send_message(fifo, "hello", group_id="g")
+            await anyio.wait_all_tasks_blocked()
+            assert bodies(got) == ["hello"]
+    assert clock.now() == 1_700_000_000.0
+
+
+async def test_an_empty_answer_is_not_replayed_to_a_retried_attempt(engine: Engine, fifo: str) -> None:
+    assert await receive(engine, fifo, attempt_id="try-1") == []
+    await engine.send_message(fifo, "hello", group_id="g")
+    assert bodies(await receive(engine, fifo, attempt_id="try-1")) == ["hello"]
+
+
+# -- the scan limit ----------------------------------------------------------------------------------------------------
+
+
+async def test_receive_scans_only_the_first_messages_of_the_queue(
+    engine: Engine, fifo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQS looks at the first 120,000 messages of a FIFO queue only (here 5): a message behind that many in
+    flight is not received until they are gone."""
+    monkeypatch.setattr("consumerkit.engine.messages.FIFO_SCAN_LIMIT", 5)
+    for i in range(5):
+        await engine.send_message(fifo, f"a{i}", group_id="a")
+    held = await receive(engine, fifo)
+    assert bodies(held) == [f"a{i}" for i in range(5)]
+    await engine.send_message(fifo, "b0", group_id="b")
+    assert await receive(engine, fifo) == []
+    for message in held:
+        await engine.delete_message(fifo, message.receipt_handle)
+    assert bodies(await receive(engine, fifo)) == ["b0"]

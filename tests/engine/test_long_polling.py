@@ -267,3 +267,78 @@ async def test_fifo_send_to_another_group_wakes_a_receive(engine: Engine, clock:
             await parked(clock)
             await engine.send_message(fifo, "b1", group_id="b")
     assert polls.bodies == ["b1"]
+
+
+# -- regressions: no wake-up lost, no spin while nothing can be delivered --------------------------------------------
+
+
+async def test_a_receive_that_timed_out_does_not_swallow_the_next_wake_up(
+    engine: Engine, clock: ManualClock, queue: str
+) -> None:
+    """A long poll the clock ended must leave the parked list: a stale entry there took the wake-up meant for
+    the receive still waiting, which then slept out its whole wait with a message in the queue."""
+    polls = Polls(engine, queue)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: polls.receive(wait_time_seconds=5))
+            await parked(clock)
+            tg.start_soon(lambda: polls.receive(wait_time_seconds=20))
+            await parked(clock, 2)
+            clock.advance(5)
+            await anyio.wait_all_tasks_blocked()
+            assert polls.results == [[]]
+            await engine.send_message(queue, "hello")
+            await anyio.wait_all_tasks_blocked()
+            assert polls.bodies == ["hello"]  # at once: no further clock advance
+    assert clock.now() == T0 + 5
+
+
+async def test_fifo_long_poll_parks_while_an_extended_head_blocks_its_group(
+    engine: Engine, clock: ManualClock, fifo: str
+) -> None:
+    """The second message's visibility has ended but the head, extended by a heartbeat, still blocks the group:
+    the poll must park until its deadline (it used to spin on the second message's past visibility time)."""
+    await engine.send_message_batch(fifo, [SendEntry("m1", "a", group_id="g"), SendEntry("m2", "b", group_id="g")])
+    head, _ = await engine.receive_message(fifo, max_messages=10, visibility_timeout=1)
+    await engine.change_message_visibility(fifo, head.receipt_handle, 60)
+    clock.advance(1)
+    polls = Polls(engine, fifo)
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: polls.receive(wait_time_seconds=5))
+            await parked(clock)
+            clock.advance(4.9)
+            await anyio.wait_all_tasks_blocked()
+            assert polls.results == []
+            clock.advance(0.1)
+    assert polls.results == [[]]
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: polls.receive(wait_time_seconds=20))
+            await parked(clock)
+            await engine.delete_message(fifo, head.receipt_handle)
+    assert polls.bodies == ["m2"]
+    assert clock.now() == T0 + 6
+
+
+async def test_standard_long_poll_at_the_in_flight_cap_parks_until_its_deadline(
+    store_url: str, clock: ManualClock
+) -> None:
+    """Over the in-flight quota a long poll gets nothing, and must wait for it rather than loop."""
+    async with Engine.open(store_url, clock, max_in_flight=2) as engine:
+        queue = await engine.create_queue("capped")
+        await engine.send_message_batch(queue, [SendEntry(f"m{i}", f"e{i}") for i in range(4)])
+        first, _, _ = await engine.receive_message(queue, max_messages=3, visibility_timeout=100)
+        await engine.change_message_visibility(queue, first.receipt_handle, 1)
+        clock.advance(1)  # m0 is visible again; two messages are still in flight: at the cap
+        polls = Polls(engine, queue)
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(lambda: polls.receive(wait_time_seconds=5))
+                await parked(clock)
+                clock.advance(4.9)
+                await anyio.wait_all_tasks_blocked()
+                assert polls.results == []
+                clock.advance(0.1)
+        assert polls.results == [[]]
+        assert clock.now() == T0 + 6

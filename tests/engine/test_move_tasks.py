@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from consumerkit.engine import Engine, ManualClock, MoveTask, ReceivedMessage, SqsError
+from consumerkit.engine import Engine, ManualClock, MoveTask, ReceivedMessage, SendEntry, SqsError
 
 ARN = "arn:aws:sqs:us-east-1:000000000000:"
 DLQ_ARN = ARN + "dlq"
@@ -255,6 +256,125 @@ async def test_messages_in_flight_in_the_dlq_are_not_counted_to_move(engine: Eng
     task = await only_task(engine)
     assert (task.status, task.moved, task.to_move) == ("COMPLETED", 1, 1)
     assert [m.body for m in await receive_all(engine, source)] == [{"a": "b", "b": "a"}[held.body]]
+
+
+async def ten_in_the_dlq(engine: Engine) -> tuple[str, str]:
+    dlq, [source] = await setup(engine, "jobs")
+    await engine.send_message_batch(source, [SendEntry(f"m{i}", f"e{i}") for i in range(10)])
+    assert len(await receive_all(engine, source, visibility_timeout=0)) == 10
+    assert await receive_all(engine, source) == []
+    assert await visible(engine, dlq) == 10
+    return dlq, source
+
+
+async def test_a_rate_limited_task_does_not_make_parked_receives_spin(engine: Engine, clock: ManualClock) -> None:
+    """``now - start`` lands a hair off a whole number at epoch-sized timestamps: a task that names its next
+    move at a time already past makes every parked receive loop without ever waiting."""
+    await ten_in_the_dlq(engine)
+    await engine.start_message_move_task(DLQ_ARN, max_per_second=10)
+    idle = await engine.create_queue("idle")
+    progress: list[int] = []
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: engine.receive_message(idle, wait_time_seconds=20))
+            await parked(clock)
+            for _ in range(11):
+                clock.advance(0.1)
+                await parked(clock)  # the idle poll waits again instead of spinning
+                progress.append((await only_task(engine)).moved)
+            tg.cancel_scope.cancel()
+    assert progress == sorted(progress)
+    assert (await only_task(engine)).status == "COMPLETED"
+    assert progress[-1] == 10
+
+
+async def test_ten_steps_of_a_tenth_of_a_second_move_ten_messages_at_ten_a_second(
+    engine: Engine, clock: ManualClock
+) -> None:
+    """The same rounding must not leave the task a message behind the clock."""
+    dlq, source = await ten_in_the_dlq(engine)
+    await engine.start_message_move_task(DLQ_ARN, max_per_second=10)
+    progress: list[int] = []
+    for _ in range(10):
+        clock.advance(0.1)
+        progress.append((await only_task(engine)).moved)
+    assert progress == sorted(progress)
+    task = await only_task(engine)
+    assert (task.status, task.moved, task.to_move) == ("COMPLETED", 10, 10)
+    assert await visible(engine, dlq) == 0
+    assert await visible(engine, source) == 10
+
+
+async def test_a_task_started_by_one_engine_progresses_for_another_on_the_same_file(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """Running tasks live in the store: an engine that did not start a task (a CLI started it and exited)
+    still brings it up to date."""
+    url = f"sqlite:///{tmp_path / 'queues.db'}"
+    async with Engine.open(url, clock) as starter, Engine.open(url, clock) as other:
+        dlq, [source] = await setup(starter, "jobs")
+        await dead_letter(starter, source, ["m1", "m2", "m3"])
+        assert await other.list_message_move_tasks(DLQ_ARN) == []
+        handle = await starter.start_message_move_task(DLQ_ARN, max_per_second=1)
+        await starter.aclose()
+        clock.advance(10)
+        task = await only_task(other)
+        assert task.handle == handle
+        assert (task.status, task.moved, task.to_move) == ("COMPLETED", 3, 3)
+        assert await visible(other, dlq) == 0
+        assert sorted(m.body for m in await receive_all(other, source)) == ["m1", "m2", "m3"]
+
+
+async def test_fifo_task_does_not_move_a_message_ahead_of_one_in_flight_in_its_group(
+    engine: Engine, clock: ManualClock
+) -> None:
+    """m1 is in flight in the DLQ and blocks its group there: m2 must wait behind it, and the task is not
+    complete while m1 is still in the DLQ."""
+    dlq, [source] = await setup(engine, "jobs", fifo=True)
+    await dead_letter(engine, source, ["m1", "m2"], group="g")
+    [head] = await engine.receive_message(dlq, visibility_timeout=30)
+    assert head.body == "m1"
+    await engine.start_message_move_task(ARN + "dlq.fifo")
+    assert await receive_all(engine, source) == []
+    task = await only_task(engine, ARN + "dlq.fifo")
+    assert (task.status, task.moved) == ("RUNNING", 0)
+    assert (await engine.queue_stats(dlq)).in_flight == 1
+    clock.advance(30)  # m1's visibility ends in the DLQ
+    task = await only_task(engine, ARN + "dlq.fifo")
+    assert (task.status, task.moved, task.to_move) == ("COMPLETED", 2, 2)  # m1 counted though in flight
+    assert [m.body for m in await receive_all(engine, source)] == ["m1", "m2"]
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard-to-fifo", "fifo-to-standard"])
+async def test_destination_of_the_other_queue_type_is_rejected(engine: Engine, fifo: bool) -> None:
+    dlq, [source] = await setup(engine, "jobs", fifo=fifo)
+    await dead_letter(engine, source, ["a"], group="g" if fifo else None)
+    other = "replay" if fifo else "replay.fifo"
+    await engine.create_queue(other, {} if fifo else {"FifoQueue": "true"})
+    source_arn = ARN + ("dlq.fifo" if fifo else "dlq")
+    error = await fails(engine.start_message_move_task(source_arn, ARN + other))
+    assert error.code == "InvalidParameterValue"
+    assert error.status == 400
+    assert "DestinationArn" in error.message
+    assert await engine.list_message_move_tasks(source_arn) == []
+    assert await visible(engine, dlq) == 1
+
+
+async def test_messages_past_retention_in_the_dlq_are_dropped_not_moved(engine: Engine, clock: ManualClock) -> None:
+    """A standard DLQ keeps counting retention from the original send: what has expired there is deleted on
+    the way, never delivered to the source again."""
+    dlq = await engine.create_queue("dlq", {"MessageRetentionPeriod": "60"})
+    policy = json.dumps({"deadLetterTargetArn": DLQ_ARN, "maxReceiveCount": 1})
+    source = await engine.create_queue("jobs", {"RedrivePolicy": policy})
+    await dead_letter(engine, source, ["old"])
+    clock.advance(30)
+    await dead_letter(engine, source, ["new"])
+    clock.advance(30)  # "old" was sent 60 s ago: past the DLQ's retention; "new" is not
+    await engine.start_message_move_task(DLQ_ARN)
+    task = await only_task(engine)
+    assert (task.status, task.moved, task.to_move) == ("COMPLETED", 1, 1)
+    assert [m.body for m in await receive_all(engine, source)] == ["new"]
+    assert await receive_all(engine, dlq) == []
 
 
 # -- one task at a time, cancelling ------------------------------------------------------------------------

@@ -236,6 +236,29 @@ async def test_invalid_numbers_are_refused(engine: Engine, queue: str, number: s
     assert await stored(engine, queue) == 0
 
 
+@pytest.mark.parametrize(
+    ("number", "accepted"), [("1e126", True), ("1.1e126", False), ("-1e128", True), ("-1.1e128", False)]
+)
+async def test_number_range_is_minus_ten_to_the_128_to_ten_to_the_126(
+    engine: Engine, queue: str, number: str, accepted: bool
+) -> None:
+    send = engine.send_message(queue, "x", attributes={"n": S("Number", number)})
+    if accepted:
+        await send
+        assert await stored(engine, queue) == 1
+    else:
+        error = await invalid(send)
+        assert "'n'" in error.message
+        assert await stored(engine, queue) == 0
+
+
+async def test_custom_data_type_with_a_lone_surrogate_is_refused(engine: Engine, queue: str) -> None:
+    """A type SQS cannot encode is an invalid parameter, not a UnicodeEncodeError escaping the engine."""
+    error = await invalid(engine.send_message(queue, "x", attributes={"a": S("String.\ud800", "v")}))
+    assert "'a'" in error.message
+    assert await stored(engine, queue) == 0
+
+
 # -- delay ---------------------------------------------------------------------------------------------------
 
 
@@ -280,6 +303,19 @@ async def test_message_delay_is_refused_on_fifo(engine: Engine, fifo: str) -> No
 
 async def test_deduplication_id_is_refused_on_a_standard_queue(engine: Engine, queue: str) -> None:
     error = await invalid(engine.send_message(queue, "x", deduplication_id="d"))
+    assert "MessageDeduplicationId" in error.message
+    assert await stored(engine, queue) == 0
+
+
+async def test_message_group_id_is_accepted_on_a_standard_queue(engine: Engine, queue: str) -> None:
+    """Fair queues: a standard queue takes a MessageGroupId and hands it back as a system attribute."""
+    await engine.send_message(queue, "x", group_id="tenant-1")
+    [got] = await engine.receive_message(queue, attribute_names=["MessageGroupId"])
+    assert got.attributes["MessageGroupId"] == "tenant-1"
+
+
+async def test_deduplication_id_is_refused_on_a_standard_queue_even_with_a_group(engine: Engine, queue: str) -> None:
+    error = await invalid(engine.send_message(queue, "x", group_id="tenant-1", deduplication_id="d"))
     assert "MessageDeduplicationId" in error.message
     assert await stored(engine, queue) == 0
 
@@ -391,3 +427,14 @@ async def test_entry_over_the_queue_size_limit_fails_alone(engine: Engine) -> No
     result = await engine.send_message_batch(small, [SendEntry("x" * 1025, "big"), SendEntry("x", "ok")])
     assert [r.id for r in result.successful] == ["ok"]
     assert [(f.id, f.code) for f in result.failed] == [("big", "InvalidParameterValue")]
+
+
+async def test_entry_with_a_lone_surrogate_fails_alone(engine: Engine, queue: str) -> None:
+    """Measuring the batch must not raise UnicodeEncodeError: the entry is refused on its own."""
+    batch = [SendEntry("one", "a"), SendEntry("bad\ud800", "b"), SendEntry("three", "c")]
+    result = await engine.send_message_batch(queue, batch)
+    assert [r.id for r in result.successful] == ["a", "c"]
+    [failure] = result.failed
+    assert (failure.id, failure.code, failure.sender_fault) == ("b", "InvalidMessageContents", True)
+    got = await engine.receive_message(queue, max_messages=10)
+    assert sorted(m.body for m in got) == ["one", "three"]

@@ -105,6 +105,21 @@ async def test_more_than_fifty_tags_at_create_is_rejected(engine: Engine) -> Non
     assert (await engine.list_queues()).urls == []
 
 
+@pytest.mark.parametrize("tags", [{"team": 5}, {5: "team"}, {"team": None}], ids=["int-value", "int-key", "none"])
+async def test_tags_that_are_not_strings_are_rejected(engine: Engine, queue: str, tags: dict[Any, Any]) -> None:
+    """An invalid parameter, not a TypeError escaping the engine."""
+    error = await fails(engine.tag_queue(queue, tags))
+    assert error.code == "InvalidParameterValue"
+    assert error.status == 400
+    assert await engine.list_queue_tags(queue) == {}
+
+
+async def test_tags_that_are_not_strings_are_rejected_at_create(engine: Engine) -> None:
+    error = await fails(engine.create_queue("tagged", tags={"team": 5}))  # type: ignore[dict-item]
+    assert error.code == "InvalidParameterValue"
+    assert (await engine.list_queues()).urls == []
+
+
 # -- permissions -------------------------------------------------------------------------------------------
 
 

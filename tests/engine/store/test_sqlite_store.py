@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from consumerkit.engine import Engine, ManualClock, SqsError
 from consumerkit.engine.model import (
     MessageAttributeValue,
     MessageRecord,
@@ -24,6 +25,7 @@ from consumerkit.engine.model import (
     RedriveAllowPolicy,
     RedrivePolicy,
 )
+from consumerkit.engine.store import open_store
 from consumerkit.engine.store import sqlite as sqlite_module
 from consumerkit.engine.store.base import Attempt, Counts, DedupEntry, Store
 from consumerkit.engine.store.sqlite import SCHEMA_VERSION, SqliteStore
@@ -106,6 +108,51 @@ def test_uses_wal_and_the_requested_sync_level(path: str) -> None:
         store.close()
     with pytest.raises(ConfigError, match="synchronous"):
         SqliteStore(path, synchronous="SOMETIMES")
+
+
+def test_store_url_options(path: str) -> None:
+    store = open_store(f"sqlite:///{path}?synchronous=FULL&busy_timeout=2")
+    try:
+        assert isinstance(store, SqliteStore)
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert store._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 2000
+    finally:
+        store.close()
+    default = open_store(f"sqlite:///{path}")
+    try:
+        assert isinstance(default, SqliteStore)
+        assert default._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    finally:
+        default.close()
+
+
+@pytest.mark.parametrize("query", ["frobnicate=1", "synchronous=FULL&frobnicate=1"])
+def test_store_url_refuses_an_unknown_option(path: str, query: str) -> None:
+    with pytest.raises(ConfigError, match="frobnicate"):
+        open_store(f"sqlite:///{path}?{query}")
+
+
+async def test_a_write_lock_held_past_busy_timeout_is_an_internal_error(path: str) -> None:
+    """Another process holding the file's write lock longer than busy_timeout: SQS's InternalError (500, not
+    the sender's fault), saying what to tune; once the lock is released the store works again."""
+    async with Engine.open(f"sqlite:///{path}?busy_timeout=0.05", ManualClock()) as engine:
+        url = await engine.create_queue("jobs")
+        with closing(sqlite3.connect(path, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            with pytest.raises(SqsError) as info:
+                await engine.send_message(url, "blocked")
+            other.execute("COMMIT")
+        error = info.value
+        assert (error.shape, error.code, error.status, error.sender_fault) == (
+            "InternalError",
+            "InternalError",
+            500,
+            False,
+        )
+        assert "busy_timeout" in error.message
+        await engine.send_message(url, "after")
+        [got] = await engine.receive_message(url, max_messages=10)
+        assert got.body == "after"
 
 
 def test_new_file_records_its_schema_version_and_a_secret(store: SqliteStore, path: str) -> None:
