@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 
-from consumerkit.engine import Engine, SqsError
+from consumerkit.engine import Engine
+from tests.engine.expect import fails
 
 ARN = "arn:aws:sqs:us-east-1:000000000000:"
-
-
-async def fails(call: Awaitable[Any]) -> SqsError:
-    with pytest.raises(SqsError) as info:
-        await call
-    return info.value
 
 
 def redrive(target: str, count: object = 3) -> str:

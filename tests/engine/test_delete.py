@@ -4,19 +4,10 @@ deleted even if ... locked by another consumer"); only a handle never issued is 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 import pytest
 
-from consumerkit.engine import DeleteEntry, Engine, ManualClock, QueueStats, SqsError
-
-
-async def refused(call: Awaitable[object], shape: str) -> SqsError:
-    with pytest.raises(SqsError) as info:
-        await call
-    assert info.value.shape == shape
-    assert info.value.status == 400
-    return info.value
+from consumerkit.engine import DeleteEntry, Engine, ManualClock, QueueStats
+from tests.engine.expect import refused
 
 
 async def stats(engine: Engine, queue: str) -> tuple[int, int, int]:

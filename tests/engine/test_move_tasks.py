@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from consumerkit.engine import Engine, ManualClock, MoveTask, ReceivedMessage, SendEntry, SqsError
+from consumerkit.engine import Engine, ManualClock, MoveTask, ReceivedMessage, SendEntry
+from tests.engine.expect import fails
 
 ARN = "arn:aws:sqs:us-east-1:000000000000:"
 DLQ_ARN = ARN + "dlq"
-
-
-async def fails(call: Awaitable[Any]) -> SqsError:
-    with pytest.raises(SqsError) as info:
-        await call
-    return info.value
 
 
 async def visible(engine: Engine, url: str) -> int:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any
-
-import pytest
-
-from consumerkit.engine import Engine, ManualClock, SqsError
+from consumerkit.engine import Engine, ManualClock
+from tests.engine.expect import fails
 
 COUNTERS = [
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
 ]
-
-
-async def fails(call: Awaitable[Any]) -> SqsError:
-    with pytest.raises(SqsError) as info:
-        await call
-    return info.value
 
 
 async def counters(engine: Engine, url: str) -> tuple[int, ...]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 
 from consumerkit.engine import Engine, ManualClock, SqsError
+from tests.engine.expect import fails
 
 STANDARD_KEYS = {
     "ApproximateNumberOfMessages",
@@ -44,12 +44,6 @@ def boundaries() -> list[Any]:
             for op in ("create", "set"):
                 cases.append(pytest.param(name, value, ok, op, id=f"{op}-{name}-{value}"))
     return cases
-
-
-async def fails(call: Awaitable[Any]) -> SqsError:
-    with pytest.raises(SqsError) as info:
-        await call
-    return info.value
 
 
 async def counters(engine: Engine, url: str) -> tuple[int, int, int]:

@@ -7,15 +7,10 @@ from typing import Any
 
 import pytest
 
-from consumerkit.engine import Engine, ManualClock, SqsError
+from consumerkit.engine import Engine, ManualClock
+from tests.engine.expect import fails
 
 BASE = "http://localhost:9324/000000000000"
-
-
-async def fails(call: Awaitable[Any]) -> SqsError:
-    with pytest.raises(SqsError) as info:
-        await call
-    return info.value
 
 
 async def count(engine: Engine, url: str) -> int:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 import pytest
 
 from consumerkit.engine import Engine, ManualClock, MessageAttributeValue, SqsError
+from tests.engine.expect import invalid
 
 S = MessageAttributeValue
 T0 = 1_700_000_000.0
 KENOBI = {"Help.Me": S("String", "Me"), "Hello": S("String", "There"), "General": S("String", "Kenobi")}
-
-
-async def invalid(call: Awaitable[object]) -> SqsError:
-    with pytest.raises(SqsError) as info:
-        await call
-    assert info.value.shape == "InvalidParameterValueException"
-    assert info.value.code == "InvalidParameterValue"
-    assert info.value.status == 400
-    return info.value
 
 
 # -- parameters -----------------------------------------------------------------------------------------------

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 import pytest
 
-from consumerkit.engine import Engine, ManualClock, MessageAttributeValue, SendEntry, SqsError
+from consumerkit.engine import Engine, ManualClock, MessageAttributeValue, SendEntry
+from tests.engine.expect import invalid, refused
 
 S = MessageAttributeValue
 MIB = 1_048_576
-INVALID = ("InvalidParameterValueException", "InvalidParameterValue")
 MISSING = ("MissingRequiredParameterException", "MissingParameter")
-
-
-async def refused(call: Awaitable[object], shape: str, code: str | None = None) -> SqsError:
-    with pytest.raises(SqsError) as info:
-        await call
-    assert info.value.shape == shape
-    assert info.value.code == (code or shape)
-    assert info.value.status == 400
-    assert info.value.sender_fault
-    return info.value
-
-
-async def invalid(call: Awaitable[object]) -> SqsError:
-    return await refused(call, *INVALID)
 
 
 async def stored(engine: Engine, queue: str) -> int:

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 
-from consumerkit.engine import Engine, ManualClock, SqsError
+from consumerkit.engine import Engine, ManualClock
+from tests.engine.expect import fails
 
 ACCOUNT = "111122223333"
-
-
-async def fails(call: Awaitable[Any]) -> SqsError:
-    with pytest.raises(SqsError) as info:
-        await call
-    return info.value
 
 
 async def statements(engine: Engine, url: str) -> list[dict[str, Any]]:

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 import pytest
 
 from consumerkit.engine import Engine, ManualClock, ReceivedMessage, SqsError, VisibilityEntry
+from tests.engine.expect import refused
 
 T0 = 1_700_000_000.0
-
-
-async def refused(call: Awaitable[object], shape: str) -> SqsError:
-    with pytest.raises(SqsError) as info:
-        await call
-    assert info.value.shape == shape
-    assert info.value.status == 400
-    return info.value
 
 
 async def one(engine: Engine, queue: str, **options: object) -> ReceivedMessage:
