@@ -74,11 +74,15 @@ class Store(Protocol):
     def next_seqs(self, count: int) -> range: ...
     def insert(self, queue: QueueRecord, records: Sequence[MessageRecord], now: float) -> None: ...
     def take_ready(self, queue: QueueRecord, now: float, limit: int) -> list[MessageRecord]:
-        """Up to ``limit`` messages visible at ``now``, longest-visible first (standard queues)."""
+        """Up to ``limit`` messages visible at ``now`` (standard queues), longest-visible first as far as the
+        engine can tell: a message that came due before another was sent is taken first. SQLite orders by
+        ``visible_at`` exactly; the memory store by when it saw each message become visible, which differs
+        only for records handed in out of order (SQS promises standard queues no order at all)."""
         ...
 
     def scan(self, queue: QueueRecord, limit: int) -> Iterator[MessageRecord]:
-        """Messages in send order, at most ``limit`` (FIFO group selection, move tasks)."""
+        """Messages in send order, at most ``limit`` (FIFO group selection, move tasks). The caller stops
+        iterating before it changes the queue: the memory store walks its live index rather than copy it."""
         ...
 
     def get(self, queue: QueueRecord, seq: int) -> MessageRecord | None: ...

@@ -53,6 +53,7 @@ class _Queue:
         slot.epoch += 1
         record = slot.record
         if record.visible_at <= now:
+            self.promote(now)  # what came due earlier queues ahead of this one: longest-visible first
             slot.where = 0 if self.fifo else _READY
             if not self.fifo:
                 self.ready.append((slot.epoch, slot))
@@ -139,6 +140,8 @@ class MemoryStore:
             slot = _Slot(record)
             data.slots[record.seq] = slot
             data.place(slot, now)
+            if record.seq >= self._seq:  # seqs handed out later must stay above every stored one
+                self._seq = record.seq + 1
 
     def take_ready(self, queue: QueueRecord, now: float, limit: int) -> list[MessageRecord]:
         data = self._data[queue.id]

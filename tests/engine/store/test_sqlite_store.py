@@ -1,8 +1,10 @@
-"""The SQLite store on its own: what it persists, how it indexes, and the transaction contract.
+"""The SQLite store on its own: its file, what it persists across a reopen, how it indexes, and what several
+connections on one file see.
 
-The engine suite runs every SQS rule on this store too; these tests pin what only a durable store has to get
-right (reopening, schema versions, rollback, several connections on one file) and the order and counting
-rules the engine relies on.
+The engine suite runs every SQS rule on this store too, and ``test_store_contract.py`` runs the ``Store``
+contract (order, scoping, counting, rollback) on it and on MemoryStore; these tests pin what only a durable
+store has to get right (file options, schema versions, reopening, nested transactions, several connections on
+one file, index use, sweeping), looking into the file where the protocol cannot see.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import pytest
 from consumerkit.engine import Engine, ManualClock, SqsError
 from consumerkit.engine.model import (
     MessageAttributeValue,
-    MessageRecord,
     MoveTask,
     QueueAttributes,
     QueueRecord,
@@ -27,15 +28,10 @@ from consumerkit.engine.model import (
 )
 from consumerkit.engine.store import open_store
 from consumerkit.engine.store import sqlite as sqlite_module
-from consumerkit.engine.store.base import Attempt, Counts, DedupEntry, Store
+from consumerkit.engine.store.base import Attempt, DedupEntry, Store
 from consumerkit.engine.store.sqlite import SCHEMA_VERSION, SqliteStore
 from consumerkit.errors import ConfigError
-
-NOW = 1_700_000_000.0
-
-
-class Boom(Exception):
-    pass
+from tests.engine.store.helpers import NOW, message, new_queue, send, seqs, take
 
 
 @pytest.fixture
@@ -48,29 +44,6 @@ def store(path: str) -> Iterator[SqliteStore]:
     opened = SqliteStore(path)
     yield opened
     opened.close()
-
-
-def new_queue(store: SqliteStore, name: str = "jobs", **attributes: Any) -> QueueRecord:
-    queue = QueueRecord(name, QueueAttributes(**attributes), NOW, NOW)
-    with store.transaction():
-        store.save_queue(queue)
-    return queue
-
-
-def message(seq: int, visible_at: float = NOW, **fields: Any) -> MessageRecord:
-    fields = {"enqueued_at": NOW, **fields}
-    return MessageRecord(seq, f"id-{seq}", f"body-{seq}", "md5", NOW, visible_at=visible_at, **fields)
-
-
-def send(store: SqliteStore, queue: QueueRecord, *visible: float, **fields: Any) -> list[MessageRecord]:
-    with store.transaction():
-        records = [message(seq, at, **fields) for seq, at in zip(store.next_seqs(len(visible)), visible, strict=True)]
-        store.insert(queue, records, NOW)
-    return records
-
-
-def seqs(records: list[MessageRecord]) -> list[int]:
-    return [r.seq for r in records]
 
 
 def peek(path: str, sql: str, *params: Any) -> list[Any]:
@@ -224,19 +197,6 @@ def test_everything_survives_reopen(store: SqliteStore, path: str) -> None:
 # transactions
 
 
-def test_an_exception_rolls_the_whole_transaction_back(store: SqliteStore) -> None:
-    queue = new_queue(store)
-    assert store.get_queue("jobs") == queue  # cached
-    with pytest.raises(Boom), store.transaction():
-        send(store, queue, NOW)  # joins the outer transaction
-        queue.attributes.visibility_timeout = 99
-        store.save_queue(queue)
-        raise Boom
-    assert store.take_ready(queue, NOW, 10) == []
-    saved = store.get_queue("jobs")
-    assert saved is not None and saved.attributes.visibility_timeout == 30  # the cache forgot the change too
-
-
 def test_a_nested_transaction_commits_only_with_the_outer_one(store: SqliteStore, path: str) -> None:
     queue = new_queue(store)
     with store.transaction():
@@ -246,26 +206,12 @@ def test_a_nested_transaction_commits_only_with_the_outer_one(store: SqliteStore
     assert rows(path, "messages") == 1
 
 
-def test_reads_work_outside_a_transaction(store: SqliteStore) -> None:
-    queue = new_queue(store)
-    send(store, queue, NOW)
-    assert store.get_queue("jobs") == queue
-    assert store.counts(queue, NOW) == Counts(1, 0, 0, NOW)
-    assert store.deleted_at("jobs") is None
-
-
-def test_a_transaction_can_follow_a_failed_one(store: SqliteStore) -> None:
-    queue = new_queue(store)
-    with pytest.raises(Boom), store.transaction():
-        raise Boom
-    send(store, queue, NOW)
-    assert len(store.take_ready(queue, NOW, 10)) == 1
-
-
 # sequence numbers
 
 
-def test_seqs_never_repeat_even_after_the_newest_messages_are_deleted(store: SqliteStore, path: str) -> None:
+def test_seqs_never_repeat_across_a_reopen_even_after_the_newest_messages_are_deleted(
+    store: SqliteStore, path: str
+) -> None:
     queue = new_queue(store)
     sent = send(store, queue, NOW, NOW, NOW)
     with store.transaction():
@@ -273,13 +219,6 @@ def test_seqs_never_repeat_even_after_the_newest_messages_are_deleted(store: Sql
     store.close()
     with closing(SqliteStore(path)) as again:
         assert again.next_seqs(2).start > max(seqs(sent))
-
-
-def test_seqs_stay_above_every_stored_message(store: SqliteStore) -> None:
-    queue = new_queue(store)
-    with store.transaction():
-        store.insert(queue, [message(100)], NOW)
-    assert store.next_seqs(1).start == 101
 
 
 def test_two_connections_on_one_file_get_disjoint_seqs(store: SqliteStore, path: str) -> None:
@@ -291,121 +230,7 @@ def test_two_connections_on_one_file_get_disjoint_seqs(store: SqliteStore, path:
     assert len(handed) == len(set(handed)) == 35
 
 
-# messages
-
-
-def test_take_ready_returns_visible_messages_longest_visible_first(store: SqliteStore) -> None:
-    queue = new_queue(store)
-    a, b, c, d, e = send(store, queue, NOW - 1, NOW - 5, NOW, NOW + 1, NOW - 5)
-    assert seqs(store.take_ready(queue, NOW, 10)) == [b.seq, e.seq, a.seq, c.seq]
-    assert seqs(store.take_ready(queue, NOW, 2)) == [b.seq, e.seq]
-    assert seqs(store.take_ready(queue, NOW + 1, 10))[-1] == d.seq
-
-
-def test_take_ready_sees_only_its_own_queue(store: SqliteStore) -> None:
-    jobs, other = new_queue(store), new_queue(store, "other")
-    send(store, other, NOW)
-    mine = send(store, jobs, NOW)
-    assert seqs(store.take_ready(jobs, NOW, 10)) == seqs(mine)
-
-
-def test_update_persists_the_delivery_state_including_cleared_fields(store: SqliteStore) -> None:
-    queue = new_queue(store)
-    [record] = send(store, queue, NOW)
-    with store.transaction():
-        [taken] = store.take_ready(queue, NOW, 1)
-        taken.receive_count, taken.receipt_token = 1, 42
-        taken.first_received_at = taken.received_at = NOW
-        taken.visible_at = NOW + 30
-        store.update(queue, [taken], NOW)
-    assert store.take_ready(queue, NOW + 29, 10) == []
-    assert store.get(queue, record.seq) == taken
-    with store.transaction():
-        taken.first_received_at = taken.received_at = None
-        taken.dead_letter_source_arn = "arn:src"
-        store.update(queue, [taken], NOW)
-    assert store.get(queue, record.seq) == taken
-
-
-def test_insert_keeps_each_record_exactly_with_mixed_null_patterns(store: SqliteStore) -> None:
-    queue = new_queue(store)
-    records = [
-        message(1),
-        message(2, group_id="g", deduplication_id="d", sequence_number="9"),
-        message(3, attributes={}, trace_header="Root=1", md5_of_system_attributes="s"),
-        message(4, receive_count=2, first_received_at=NOW, received_at=NOW, receipt_token=5, sender_id="me"),
-    ]
-    with store.transaction():
-        store.insert(queue, records, NOW)
-    assert [store.get(queue, r.seq) for r in records] == records
-
-
-def test_get_and_remove_are_scoped_to_the_queue(store: SqliteStore) -> None:
-    jobs, other = new_queue(store), new_queue(store, "other")
-    [record] = send(store, jobs, NOW)
-    assert store.get(other, record.seq) is None
-    with store.transaction():
-        store.remove(other, [record.seq])
-    assert store.get(jobs, record.seq) == record
-
-
-def test_scan_reads_in_send_order_across_chunks_while_the_store_changes(store: SqliteStore) -> None:
-    queue = new_queue(store)
-    sent = send(store, queue, *[NOW + (i % 7) for i in range(1200)])
-    scanned: list[int] = []
-    for record in store.scan(queue, 1100):
-        scanned.append(record.seq)
-        if len(scanned) == 40:  # a write between chunks must not disturb the scan
-            with store.transaction():
-                store.remove(queue, [sent[-1].seq])
-    assert scanned == seqs(sent)[:1100]
-    assert len(list(store.scan(queue, 5000))) == 1199
-
-
-def test_move_appends_to_the_target_with_new_seqs(store: SqliteStore) -> None:
-    source, target = new_queue(store), new_queue(store, "dlq")
-    [waiting] = send(store, target, NOW)
-    moving = send(store, source, NOW, NOW)
-    old = seqs(moving)
-    with store.transaction():
-        for record in moving:
-            record.dead_letter_source_arn, record.receive_count = "arn:src", 4
-        store.move(source, target, moving, NOW)
-    assert min(seqs(moving)) > max(old)
-    assert store.take_ready(source, NOW, 10) == []
-    assert seqs(list(store.scan(target, 10))) == [waiting.seq, *seqs(moving)]
-    assert store.get(target, moving[0].seq) == moving[0]
-
-
-def test_purge_empties_one_queue_only(store: SqliteStore) -> None:
-    jobs, other = new_queue(store), new_queue(store, "other")
-    send(store, jobs, NOW, NOW + 10)
-    kept = send(store, other, NOW)
-    with store.transaction():
-        store.purge(jobs)
-    assert list(store.scan(jobs, 10)) == []
-    assert seqs(list(store.scan(other, 10))) == seqs(kept)
-
-
-def test_counts_classify_messages_and_ignore_expired_ones(store: SqliteStore) -> None:
-    queue = new_queue(store, message_retention_period=60)
-    send(store, queue, NOW - 1, NOW)  # visible
-    send(store, queue, NOW + 10, receive_count=1)  # in flight
-    send(store, queue, NOW + 10)  # delayed
-    with store.transaction():
-        stale = message(store.next_seqs(1).start, NOW, enqueued_at=NOW - 60)  # past retention
-        store.insert(queue, [stale], NOW)
-    assert store.counts(queue, NOW) == Counts(visible=2, in_flight=1, delayed=1, oldest_enqueued=NOW)
-    assert store.counts(new_queue(store, "empty"), NOW) == Counts(0, 0, 0, None)
-
-
-def test_next_change_is_the_earliest_future_visibility(store: SqliteStore) -> None:
-    queue = new_queue(store)
-    assert store.next_change(queue, NOW) is None
-    send(store, queue, NOW - 1, NOW + 30, NOW + 7, NOW)
-    assert store.next_change(queue, NOW) == NOW + 7
-    assert store.next_change(queue, NOW + 7) == NOW + 30
-    assert store.next_change(queue, NOW + 30) is None
+# indexes
 
 
 def test_hot_queries_are_driven_by_an_index(store: SqliteStore) -> None:
@@ -458,52 +283,29 @@ def test_get_queue_sees_changes_made_by_another_connection(store: SqliteStore, p
     assert store.get_queue("never") is None
 
 
-def test_drop_queue_removes_its_data_and_remembers_when(store: SqliteStore, path: str) -> None:
+def test_drop_queue_deletes_its_rows(store: SqliteStore, path: str) -> None:
+    """What the contract cannot see: nothing of a dropped queue is left in the file."""
     queue = new_queue(store, fifo_queue=True)
     send(store, queue, NOW)
     with store.transaction():
         store.put_dedup(queue, "k", DedupEntry("m", "1", NOW + 300))
         store.put_attempt(queue, "a", Attempt((), NOW + 300))
         store.drop_queue(queue, NOW + 3)
-    assert store.get_queue("jobs") is None
-    assert store.list_queues() == []
-    assert store.deleted_at("jobs") == NOW + 3
-    assert [rows(path, table) for table in ("messages", "dedup", "attempts")] == [0, 0, 0]
-    again = new_queue(store)
-    assert again.id > queue.id  # a new incarnation, even though the old one had the highest id
-    with store.transaction():
-        store.drop_queue(again, NOW + 9)
-    assert store.deleted_at("jobs") == NOW + 9
-
-
-def test_list_queues_in_creation_order(store: SqliteStore) -> None:
-    names = ["b", "a", "c"]
-    for name in names:
-        new_queue(store, name)
-    assert [q.name for q in store.list_queues()] == names
+    assert [rows(path, table) for table in ("queues", "messages", "dedup", "attempts")] == [0, 0, 0, 0]
 
 
 # FIFO deduplication and receive attempts
 
 
-def test_dedup_entries_expire(store: SqliteStore, path: str) -> None:
+def test_an_expired_dedup_key_is_deleted_when_met(store: SqliteStore, path: str) -> None:
     queue = new_queue(store, fifo_queue=True)
     entry = DedupEntry("m", "18", NOW + 300)
     with store.transaction():
         store.put_dedup(queue, "k", entry)
     assert store.get_dedup(queue, "k", NOW + 299) == entry
+    assert rows(path, "dedup") == 1
     assert store.get_dedup(queue, "k", NOW + 300) is None
-    assert rows(path, "dedup") == 0  # an expired key is deleted when met
-
-
-def test_attempts_expire(store: SqliteStore) -> None:
-    queue = new_queue(store, fifo_queue=True)
-    attempt = Attempt(((1, 2), (3, 4)), NOW + 300)
-    with store.transaction():
-        store.put_attempt(queue, "a", attempt)
-    assert store.get_attempt(queue, "a", NOW) == attempt
-    assert store.get_attempt(queue, "a", NOW + 300) is None
-    assert store.get_attempt(queue, "never", NOW) is None
+    assert rows(path, "dedup") == 0
 
 
 def test_expired_keys_never_looked_up_again_are_swept(store: SqliteStore, path: str) -> None:
@@ -522,7 +324,7 @@ def test_expired_keys_never_looked_up_again_are_swept(store: SqliteStore, path: 
 # move tasks
 
 
-def test_tasks_are_saved_in_place_and_kept_in_order(store: SqliteStore, path: str) -> None:
+def test_tasks_survive_a_reopen_saved_in_place_and_in_order(store: SqliteStore, path: str) -> None:
     first = MoveTask("h1", "arn:a", None, None, NOW, 10)
     second = MoveTask("h2", "arn:b", "arn:c", 5, NOW, 3)
     with store.transaction():
@@ -533,3 +335,27 @@ def test_tasks_are_saved_in_place_and_kept_in_order(store: SqliteStore, path: st
     store.close()
     with closing(SqliteStore(path)) as again:
         assert again.tasks() == [first, second]
+
+
+def test_take_ready_orders_by_visibility_time_exactly(store: SqliteStore) -> None:
+    """SQLite orders by visible_at even for records inserted out of order (the memory store, by when it saw
+    them become visible: see Store.take_ready)."""
+    queue = new_queue(store)
+    a, b, c, d, e = send(store, queue, NOW - 1, NOW - 5, NOW, NOW + 1, NOW - 5)
+    assert seqs(take(store, queue, NOW, 10)) == [b.seq, e.seq, a.seq, c.seq]
+    assert seqs(take(store, queue, NOW, 2)) == [b.seq, e.seq]
+    assert seqs(take(store, queue, NOW + 1, 10))[-1] == d.seq
+
+
+def test_scan_reads_in_send_order_across_chunks_while_the_store_changes(store: SqliteStore) -> None:
+    """A SQLite scan tolerates writes between chunks; the contract does not ask it (see Store.scan)."""
+    queue = new_queue(store)
+    sent = send(store, queue, *[NOW + (i % 7) for i in range(1200)])
+    scanned: list[int] = []
+    for record in store.scan(queue, 1100):
+        scanned.append(record.seq)
+        if len(scanned) == 40:  # a write during the scan must not disturb it
+            with store.transaction():
+                store.remove(queue, [sent[-1].seq])
+    assert scanned == seqs(sent)[:1100]
+    assert len(list(store.scan(queue, 5000))) == 1199
