@@ -8,6 +8,7 @@ values only.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
@@ -24,6 +25,7 @@ _INTS: dict[str, tuple[str, int, int]] = {
     "VisibilityTimeout": ("visibility_timeout", 0, m.MAX_VISIBILITY),
     "KmsDataKeyReusePeriodSeconds": ("kms_data_key_reuse_period_seconds", m.MIN_KMS_REUSE, m.MAX_KMS_REUSE),
 }
+_DIGITS = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() would also take "３０" and "3_0"
 _FIFO_ONLY = ("FifoQueue", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit")
 COUNTERS = (
     "ApproximateNumberOfMessages",
@@ -50,10 +52,7 @@ ALL_NAMES = frozenset((*SETTABLE, *_COMPUTED))
 
 def _int(name: str, raw: str) -> int:
     _, low, high = _INTS[name]
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        value = low - 1
+    value = int(raw) if _DIGITS.fullmatch(raw) and len(raw) < 20 else low - 1
     if not low <= value <= high:
         raise SqsError.invalid_attribute_value(name, f"must be an integer from {low} to {high}, got {raw!r}.")
     return value
@@ -82,6 +81,21 @@ def _json_map(name: str, raw: str) -> dict[str, object]:
     return value
 
 
+def _check_policy(raw: str) -> None:
+    """Enough of an IAM policy to keep: a JSON map whose Statement is a statement or a list of them."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    statements = data.get("Statement", []) if isinstance(data, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or not all(isinstance(s, dict) for s in statements):
+        raise SqsError.invalid_attribute_value("Policy", "a JSON policy whose Statement is a list of statements.")
+    if len(raw.encode()) > 8_192:
+        raise SqsError.invalid_attribute_value("Policy", f"at most 8192 bytes, got {len(raw.encode())}.")
+
+
 def parse_redrive_policy(raw: str) -> RedrivePolicy | None:
     if raw == "":
         return None
@@ -89,10 +103,10 @@ def parse_redrive_policy(raw: str) -> RedrivePolicy | None:
     arn, count = data.get("deadLetterTargetArn"), data.get("maxReceiveCount")
     if not isinstance(arn, str) or not arn.startswith("arn:"):
         raise SqsError.invalid_value("RedrivePolicy", raw, "Dead letter target is missing or not a valid ARN.")
-    try:
-        max_receives = int(str(count))
-    except ValueError:
-        max_receives = 0
+    if isinstance(count, int) and not isinstance(count, bool):
+        max_receives = count
+    else:
+        max_receives = int(count) if isinstance(count, str) and _DIGITS.fullmatch(count) and len(count) < 20 else 0
     if not 1 <= max_receives <= 1000:
         raise SqsError.invalid_value(
             "RedrivePolicy", raw, f"maxReceiveCount must be an integer from 1 to 1000, got {count!r}."
@@ -164,7 +178,7 @@ def _apply_one(new: QueueAttributes, name: str, value: str, *, fifo: bool, creat
         new.kms_master_key_id = value or None
     elif name == "Policy":
         if value:
-            _json_map("Policy", value)
+            _check_policy(value)
         new.policy = value or None
     elif name == "RedrivePolicy":
         new.redrive_policy = parse_redrive_policy(value)

@@ -66,7 +66,8 @@ class EngineContext:
         return found
 
     def queue_by_arn(self, arn: str) -> QueueRecord | None:
-        parts = arn.split(":")
-        if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs":
+        """The queue an ARN names, if it is one of this engine's: same region and account (a DLQ must be)."""
+        parts = arn.split(":") if isinstance(arn, str) else []
+        if len(parts) != 6 or parts[:3] != ["arn", "aws", "sqs"] or parts[3:5] != [self.region, self.account_id]:
             return None
         return self.store.get_queue(parts[5])

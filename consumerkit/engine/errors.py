@@ -100,7 +100,7 @@ class SqsError(BackendError):
     def invalid_value(cls, param: str, value: object, reason: str) -> SqsError:
         return cls(
             "InvalidParameterValueException",
-            f"Value {value} for parameter {param} is invalid. Reason: {reason}",
+            f"Value {_shown(value)} for parameter {param} is invalid. Reason: {reason}",
         )
 
     @classmethod
@@ -130,3 +130,14 @@ class SqsError(BackendError):
     @classmethod
     def unknown_attribute(cls, name: str) -> SqsError:
         return cls("InvalidAttributeName", f"Unknown Attribute {name}.")
+
+
+def _shown(value: object) -> str:
+    """A value as an error message can quote it: a huge integer would not even convert to text."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"<an integer of {value.bit_length()} bits>"
+    try:
+        text = str(value)
+    except ValueError:  # a container holding such an integer
+        return f"<a {type(value).__name__}>"
+    return text if len(text) <= 256 else text[:253] + "..."

@@ -41,7 +41,7 @@ class MessageOps(EngineContext):
         self,
         queue_url: str,
         *,
-        max_messages: int = 1,
+        max_messages: int | None = None,
         wait_time_seconds: int | None = None,
         visibility_timeout: int | None = None,
         attribute_names: Sequence[str] = (),
@@ -49,14 +49,17 @@ class MessageOps(EngineContext):
         attempt_id: str | None = None,
     ) -> list[ReceivedMessage]:
         """Receive up to ``max_messages``; with a wait, park until a message is sent or becomes visible."""
-        check.int_param("MaxNumberOfMessages", max_messages, 1, MAX_RECEIVE)
+        max_messages = (
+            1 if max_messages is None else check.int_param("MaxNumberOfMessages", max_messages, 1, MAX_RECEIVE)
+        )
         if wait_time_seconds is not None:
             check.int_param("WaitTimeSeconds", wait_time_seconds, 0, MAX_WAIT_SECONDS)
         if visibility_timeout is not None:
             check.int_param("VisibilityTimeout", visibility_timeout, 0, MAX_VISIBILITY)
         if attempt_id is not None:
             check.fifo_token(attempt_id, "ReceiveRequestAttemptId")
-        view = ReceiveView(check.system_attribute_names(attribute_names), tuple(message_attribute_names))
+        filters = check.texts("MessageAttributeNames", message_attribute_names)
+        view = ReceiveView(check.system_attribute_names(attribute_names), filters)
         queue = self.queue(queue_url)
         wait = queue.attributes.receive_message_wait_time_seconds if wait_time_seconds is None else wait_time_seconds
         deadline = self.clock.now() + wait
@@ -124,7 +127,7 @@ class MessageOps(EngineContext):
             if queue.fifo or not (selection.expired or selection.dead):
                 break
         if queue.fifo and attempt_id is not None and delivered:  # an empty answer is not worth replaying
-            receipts = tuple((r.seq, r.receipt_token) for r in delivered)
+            receipts = tuple((r.seq, r.receipt_token, r.visible_at) for r in delivered)
             self.store.put_attempt(queue, attempt_id, Attempt(receipts, now + ATTEMPT_WINDOW))
         return [render_message(self, queue, r, view) for r in delivered]
 
@@ -192,20 +195,23 @@ class MessageOps(EngineContext):
         attempt = self.store.get_attempt(queue, attempt_id, now)
         if attempt is None or not attempt.receipts:
             return None
-        records = [self.store.get(queue, seq) for seq, _ in attempt.receipts]
+        records = [self.store.get(queue, seq) for seq, _, _ in attempt.receipts]
         if not all(
             r is not None
             and rules.holds_receipt(r, token)
+            and r.visible_at == until  # its visibility was not changed since (ChangeMessageVisibility)
             and rules.in_flight(r, now)
             and r.received_at is not None
             and now + timeout - r.received_at <= MAX_VISIBILITY  # a replay stays within the 12-hour budget
-            for r, (_, token) in zip(records, attempt.receipts, strict=True)
+            for r, (_, token, until) in zip(records, attempt.receipts, strict=True)
         ):
             return None
         replay = [r for r in records if r is not None]
         for record in replay:
             record.visible_at = now + timeout
         self.store.update(queue, replay, now)
+        receipts = tuple((r.seq, r.receipt_token, r.visible_at) for r in replay)  # so a further retry replays too
+        self.store.put_attempt(queue, attempt_id, Attempt(receipts, attempt.expires_at))
         return replay
 
     # -- delete -----------------------------------------------------------------------------------------
@@ -219,6 +225,7 @@ class MessageOps(EngineContext):
             self.waiters.wake(queue.id, 1)
 
     async def delete_message_batch(self, queue_url: str, entries: Sequence[DeleteEntry]) -> BatchResult[str]:
+        entries = check.entries("Entries", entries, DeleteEntry)
         check.batch_ids([e.id for e in entries])
         ok: list[str] = []
         failed: list[BatchFailure] = []
@@ -257,6 +264,7 @@ class MessageOps(EngineContext):
     async def change_message_visibility_batch(
         self, queue_url: str, entries: Sequence[VisibilityEntry]
     ) -> BatchResult[str]:
+        entries = check.entries("Entries", entries, VisibilityEntry)
         check.batch_ids([e.id for e in entries])
         ok: list[str] = []
         failed: list[BatchFailure] = []

@@ -19,6 +19,7 @@ from consumerkit.engine import semantics as rules
 from consumerkit.engine import validation as check
 from consumerkit.engine.context import EngineContext
 from consumerkit.engine.errors import SqsError
+from consumerkit.engine.ids import message_id
 from consumerkit.engine.model import FIFO_SCAN_LIMIT, MAX_MOVE_RATE, MAX_MOVE_TASKS_LISTED, MoveTask, QueueRecord
 
 _RUNNING = "RUNNING"
@@ -87,9 +88,9 @@ class MoveTaskOps(EngineContext):
             self.store.save_task(task)
         return task.moved
 
-    async def list_message_move_tasks(self, source_arn: str, max_results: int = 1) -> list[MoveTask]:
-        """The most recent tasks of a source queue, newest first."""
-        check.int_param("MaxResults", max_results, 1, MAX_MOVE_TASKS_LISTED)
+    async def list_message_move_tasks(self, source_arn: str, max_results: int | None = None) -> list[MoveTask]:
+        """The most recent tasks of a source queue, newest first (one unless ``max_results`` says more)."""
+        max_results = 1 if max_results is None else check.int_param("MaxResults", max_results, 1, MAX_MOVE_TASKS_LISTED)
         now = self.clock.now()
         with self.store.transaction():
             self.advance_tasks(now)
@@ -166,7 +167,7 @@ class MoveTaskOps(EngineContext):
             target = targets[arn]
             assert target is not None
             for record in batch:
-                rules.redrive(record, now)
+                rules.redrive(record, now, message_id())
             self.store.move(source, target, batch, now)
             self.waiters.wake(target.id, len(batch))
             task.moved += len(batch)

@@ -31,7 +31,7 @@ class QueueOps(EngineContext):
         self, name: str, attributes: Mapping[str, str] | None = None, tags: Mapping[str, str] | None = None
     ) -> str:
         """Create a queue, or return the URL of an identical one (SQS's CreateQueue is idempotent)."""
-        requested = dict(attributes or {})
+        requested = check.text_map("Attributes", attributes or {})
         fifo = str(requested.get("FifoQueue", "false")).lower() == "true"
         if "FifoQueue" in requested and not fifo:
             raise SqsError.unknown_attribute("FifoQueue")
@@ -51,7 +51,9 @@ class QueueOps(EngineContext):
                     "QueueDeletedRecently",
                     "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
                 )
-            queue = QueueRecord(name, new_attributes, created=now, modified=now, tags=_tags(dict(tags or {})))
+            queue = QueueRecord(
+                name, new_attributes, created=now, modified=now, tags=_tags(check.text_map("Tags", tags or {}))
+            )
             self._check_redrive(queue)
             self.store.save_queue(queue)
         return self.url(queue)
@@ -76,9 +78,13 @@ class QueueOps(EngineContext):
         if policy is None:
             return
         raw = attrs.render_redrive_policy(policy)
+        if policy.dead_letter_target_arn == self.arn(queue):
+            raise SqsError.invalid_value("RedrivePolicy", raw, "A queue cannot be its own dead-letter queue.")
         target = self.queue_by_arn(policy.dead_letter_target_arn)
         if target is None:
-            raise SqsError.invalid_value("RedrivePolicy", raw, "Dead letter target does not exist.")
+            raise SqsError.invalid_value(
+                "RedrivePolicy", raw, "Dead letter target does not exist in this account and region."
+            )
         if target.fifo != queue.fifo:
             raise SqsError.invalid_value(
                 "RedrivePolicy",
@@ -105,6 +111,7 @@ class QueueOps(EngineContext):
         self, prefix: str | None = None, max_results: int | None = None, next_token: str | None = None
     ) -> Page:
         """Queue URLs in name order; a NextToken only when MaxResults was given, as SQS does."""
+        prefix = check.optional_text("QueueNamePrefix", prefix)
         return self._page(sorted(q.name for q in self.store.list_queues()), prefix, max_results, next_token)
 
     async def list_dead_letter_source_queues(
@@ -123,7 +130,8 @@ class QueueOps(EngineContext):
             check.int_param("MaxResults", max_results, 1, MAX_LIST_RESULTS)
         if prefix:
             names = [n for n in names if n.startswith(prefix)]
-        if token:
+        if check.optional_text("NextToken", token):
+            assert token is not None
             try:
                 after = base64.urlsafe_b64decode(token.encode()).decode()
             except ValueError as exc:
@@ -145,7 +153,7 @@ class QueueOps(EngineContext):
         now = self.clock.now()
         self._catch_up_tasks(now)
         queue = self.queue(queue_url)
-        wanted = list(names)
+        wanted = list(check.texts("AttributeNames", names))
         counted = {"All", *attrs.COUNTERS} & set(wanted)
         c = self.store.counts(queue, now) if counted else None
         rendered = attrs.render(queue, self.arn(queue), (c.visible, c.in_flight, c.delayed) if c else (0, 0, 0))
@@ -161,7 +169,9 @@ class QueueOps(EngineContext):
     async def set_queue_attributes(self, queue_url: str, attributes: Mapping[str, str]) -> None:
         with self.store.transaction():
             queue = self.queue(queue_url)
-            new = attrs.apply(queue.attributes, attributes, fifo=queue.fifo, creating=False)
+            new = attrs.apply(
+                queue.attributes, check.text_map("Attributes", attributes), fifo=queue.fifo, creating=False
+            )
             self._check_redrive(replace(queue, attributes=new))
             queue.attributes = new
             queue.modified = self.clock.now()
@@ -194,13 +204,14 @@ class QueueOps(EngineContext):
     async def tag_queue(self, queue_url: str, tags: Mapping[str, str]) -> None:
         with self.store.transaction():
             queue = self.queue(queue_url)
-            queue.tags = _tags({**queue.tags, **tags})
+            queue.tags = _tags({**queue.tags, **check.text_map("Tags", tags)})
             self.store.save_queue(queue)
 
     async def untag_queue(self, queue_url: str, keys: Sequence[str]) -> None:
         with self.store.transaction():
             queue = self.queue(queue_url)
-            queue.tags = {k: v for k, v in queue.tags.items() if k not in set(keys)}
+            drop = set(check.texts("TagKeys", keys))
+            queue.tags = {k: v for k, v in queue.tags.items() if k not in drop}
             self.store.save_queue(queue)
 
     async def list_queue_tags(self, queue_url: str) -> dict[str, str]:
@@ -210,10 +221,12 @@ class QueueOps(EngineContext):
     async def add_permission(
         self, queue_url: str, label: str, account_ids: Sequence[str], actions: Sequence[str]
     ) -> None:
+        check.text("Label", label)
         if not account_ids:
             raise SqsError.missing("AWSAccountIds")
         if not actions:
             raise SqsError.missing("Actions")
+        account_ids, actions = check.texts("AWSAccountIds", account_ids), check.texts("Actions", actions)
         if len(actions) > MAX_PERMISSION_ACTIONS:
             raise SqsError(
                 "OverLimit", f"{len(actions)} Actions were found, maximum allowed is {MAX_PERMISSION_ACTIONS}."
@@ -254,7 +267,7 @@ class QueueOps(EngineContext):
 def _policy(queue: QueueRecord) -> dict[str, list[dict[str, object]]]:
     if not queue.attributes.policy:
         return {"Statement": []}
-    data = json.loads(queue.attributes.policy)
+    data = json.loads(queue.attributes.policy)  # checked when set: a map whose Statement is a list or a statement
     statements = data.get("Statement", [])
     data["Statement"] = statements if isinstance(statements, list) else [statements]
     return data  # type: ignore[no-any-return]

@@ -39,20 +39,24 @@ def receive(record: MessageRecord, now: float, visibility_timeout: int, token: i
 
 def dead_letter(record: MessageRecord, now: float, source_arn: str, fifo: bool) -> None:
     """Arrival in a dead-letter queue: visible at once, marked with its source. Retention keeps counting from
-    the original send on a standard DLQ and starts afresh on a FIFO one; the oldest-age clock starts now."""
+    the original send on a standard DLQ; on a FIFO one it starts afresh and the deduplication id becomes the
+    message id (AWS's DLQ documentation). The oldest-age clock starts now either way."""
     record.dead_letter_source_arn = source_arn
     record.visible_at = record.moved_at = now
     if fifo:
         record.enqueued_at = now
+        record.deduplication_id = record.message_id
 
 
-def redrive(record: MessageRecord, now: float) -> None:
-    """Arrival back from a dead-letter queue (a move task): a fresh start, or the first receive would send
-    it straight back to the DLQ."""
+def redrive(record: MessageRecord, now: float, new_id: str) -> None:
+    """Arrival back from a dead-letter queue (a move task): "redriven messages are considered new messages",
+    with a new message id and enqueue time (AWS's DLQ redrive documentation), so retention starts again;
+    the receive count starts again too, or the first receive would send it straight back."""
+    record.message_id = new_id
     record.receive_count = 0
     record.first_received_at = record.received_at = None
     record.dead_letter_source_arn = None
-    record.visible_at = record.moved_at = now
+    record.visible_at = record.moved_at = record.enqueued_at = now
 
 
 def in_flight(record: MessageRecord, now: float) -> bool:

@@ -3,7 +3,6 @@ receivers parked on the queue."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from consumerkit.engine import semantics as rules
@@ -11,6 +10,7 @@ from consumerkit.engine import validation as check
 from consumerkit.engine.checksums import md5_of_attributes, md5_of_body
 from consumerkit.engine.context import EngineContext
 from consumerkit.engine.errors import SqsError
+from consumerkit.engine.ids import message_id
 from consumerkit.engine.model import (
     DEDUP_WINDOW,
     MAX_DELAY,
@@ -46,6 +46,7 @@ class SendOps(EngineContext):
         return result
 
     async def send_message_batch(self, queue_url: str, entries: Sequence[SendEntry]) -> BatchResult[SendResult]:
+        entries = check.entries("Entries", entries, SendEntry)
         check.batch_ids([e.id for e in entries])
         ok: list[tuple[SendEntry, MessageRecord]] = []
         failed: list[BatchFailure] = []
@@ -81,7 +82,7 @@ class SendOps(EngineContext):
         now = self.clock.now()
         record = MessageRecord(
             0,
-            _message_id(),
+            message_id(),
             text,
             md5_of_body(text),
             now,
@@ -161,8 +162,9 @@ class SendOps(EngineContext):
 
 
 def _delay(queue: QueueRecord, entry: SendEntry) -> int:
-    """The message's own DelaySeconds, else the queue's; FIFO queues take only the queue's."""
-    if entry.delay_seconds is None:
+    """The message's own DelaySeconds, else the queue's. FIFO queues take only the queue's; an explicit 0 there
+    is accepted as "no delay of its own", as SQS does."""
+    if entry.delay_seconds is None or (queue.fifo and entry.delay_seconds == 0 and type(entry.delay_seconds) is int):
         return queue.attributes.delay_seconds
     if queue.fifo:
         raise SqsError.not_for_queue_type("DelaySeconds", entry.delay_seconds)
@@ -175,18 +177,14 @@ def _check_grouping(queue: QueueRecord, entry: SendEntry) -> None:
         if entry.group_id is None:
             raise SqsError.missing("MessageGroupId")
         check.fifo_token(entry.group_id)
+        if entry.deduplication_id is None and not queue.attributes.content_based_deduplication:
+            rules.dedup_key(queue.attributes, entry.body, None, entry.group_id)  # raises SQS's error, per entry
     elif entry.deduplication_id is not None:
         raise SqsError.not_for_queue_type("MessageDeduplicationId", entry.deduplication_id)
     elif entry.group_id is not None:
         check.fifo_token(entry.group_id)
     if entry.deduplication_id is not None:
         check.fifo_token(entry.deduplication_id, "MessageDeduplicationId")
-
-
-def _message_id() -> str:
-    """A random (version 4) UUID, formatted without the cost of building a ``uuid.UUID``."""
-    h = os.urandom(16).hex()
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 def _md5_of_trace(trace: str | None) -> str | None:

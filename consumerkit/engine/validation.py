@@ -8,12 +8,15 @@ anything and a rejected request leaves the queue exactly as it was.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from consumerkit.engine import model as m
 from consumerkit.engine.errors import SqsError
 from consumerkit.engine.model import MessageAttributeValue
+
+T = TypeVar("T")
 
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
@@ -23,6 +26,7 @@ _BAD_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # MessageGroupId / MessageDeduplicationId: alphanumerics and punctuation.
 _TOKEN = re.compile(r"[!-~]{1,128}")
 _DATA_TYPES = ("String", "Number", "Binary")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _SYSTEM_ATTRIBUTE_NAMES = frozenset(
     (
         "All",
@@ -37,6 +41,49 @@ _SYSTEM_ATTRIBUTE_NAMES = frozenset(
         "DeadLetterQueueSourceArn",
     )
 )
+
+
+# Types. The engine is also fed what a wire protocol decoded, so a value of the wrong type is SQS's
+# InvalidParameterValue naming the parameter, never a Python TypeError from deeper down.
+
+
+def text(param: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise SqsError.invalid_value(param, value, "Must be a string.")
+    return value
+
+
+def optional_text(param: str, value: object) -> str | None:
+    return None if value is None else text(param, value)
+
+
+def texts(param: str, value: object) -> tuple[str, ...]:
+    """A list of strings (a lone string is not one: it would read as a list of characters)."""
+    if (
+        isinstance(value, str | bytes)
+        or not isinstance(value, Sequence | Set)
+        or not all(isinstance(v, str) for v in value)
+    ):
+        raise SqsError.invalid_value(param, value, "Must be a list of strings.")
+    return tuple(value)
+
+
+def text_map(param: str, value: object) -> dict[str, str]:
+    """A map of strings to strings, as SQS's attribute and tag maps are on the wire."""
+    if not isinstance(value, Mapping):
+        raise SqsError.invalid_value(param, value, "Must be a map of names to strings.")
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise SqsError.invalid_value(param, value, f"Entry {key!r} must map a string to a string.")
+        out[key] = item
+    return out
+
+
+def entries(param: str, value: object, kind: type[T]) -> list[T]:
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not all(isinstance(v, kind) for v in value):
+        raise SqsError.invalid_value(param, value, f"Must be a list of {kind.__name__}.")
+    return list(value)
 
 
 def queue_name(name: str, *, fifo: bool) -> str:
@@ -81,6 +128,10 @@ def body(text: str, param: str = "MessageBody") -> str:
 
 def message_attributes(attributes: Mapping[str, MessageAttributeValue]) -> int:
     """Validate user attributes; return their size in bytes as SQS counts it toward the message size."""
+    if not isinstance(attributes, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, MessageAttributeValue) for k, v in attributes.items()
+    ):
+        raise SqsError.invalid_parameters("MessageAttributes must map names to MessageAttributeValue.")
     if len(attributes) > m.MAX_MESSAGE_ATTRIBUTES:
         raise SqsError.invalid_parameters(
             f"Number of message attributes [{len(attributes)}] exceeds the allowed maximum "
@@ -109,6 +160,14 @@ def _attribute_name(name: str) -> None:
 
 
 def _attribute_value(name: str, value: MessageAttributeValue) -> int:
+    if (
+        not isinstance(value.data_type, str)
+        or not isinstance(value.string_value, str | None)
+        or not isinstance(value.binary_value, bytes | None)
+    ):
+        raise SqsError.invalid_parameters(
+            f"Message (user) attribute '{name}' must have a string DataType, a string StringValue or bytes BinaryValue."
+        )
     data_type = value.data_type or ""
     base = data_type.split(".", 1)[0]
     if base not in _DATA_TYPES or len(data_type) > 256 or _BAD_CHAR.search(data_type):
@@ -135,7 +194,7 @@ def _attribute_value(name: str, value: MessageAttributeValue) -> int:
 
 def _number(name: str, text: str) -> None:
     try:
-        number = Decimal(text.strip())
+        number = Decimal(text) if _NUMBER.fullmatch(text) else Decimal("NaN")
     except InvalidOperation:
         number = Decimal("NaN")
     digits = len(number.as_tuple().digits) if number.is_finite() else 0
@@ -155,7 +214,7 @@ def message_size(body_text: str, attributes_size: int, limit: int) -> None:
 
 def fifo_token(value: str, param: str = "MessageGroupId") -> str:
     """A MessageGroupId, MessageDeduplicationId or ReceiveRequestAttemptId: 1 to 128 printable ASCII characters."""
-    if not _TOKEN.fullmatch(value):
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         raise SqsError.invalid_value(
             param,
             value,
@@ -195,7 +254,7 @@ def batch_size(total: int) -> None:
 
 
 def system_attribute_names(names: Iterable[str]) -> frozenset[str]:
-    wanted = frozenset(names)
+    wanted = frozenset(texts("MessageSystemAttributeNames", names))
     for name in wanted:
         if name not in _SYSTEM_ATTRIBUTE_NAMES:
             raise SqsError.unknown_attribute(name)

@@ -8,11 +8,18 @@ commit and the line.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import anyio
 
 from consumerkit.engine import DeleteEntry, Engine, SendEntry
+
+
+def say(kind: str, bodies: list[str]) -> None:
+    """One write() per batch, a few hundred bytes: atomic on a pipe (under PIPE_BUF), so a kill never cuts a
+    line (print's buffer may flush in the middle of one)."""
+    os.write(1, "".join(f"{kind} {b}\n" for b in bodies).encode())
 
 
 async def main(path: str, prefix: str) -> None:
@@ -23,15 +30,15 @@ async def main(path: str, prefix: str) -> None:
             bodies = [f"{prefix}-{n + i}" for i in range(10)]
             n += 10
             await engine.send_message_batch(url, [SendEntry(b, id=str(i)) for i, b in enumerate(bodies)])
-            print("\n".join(f"SENT {b}" for b in bodies), flush=True)
+            say("SENT", bodies)
             got = await engine.receive_message(url, max_messages=10, visibility_timeout=600)
             done = got[: len(got) // 2 + 1]
-            print("\n".join(f"DELETING {m.body}" for m in done), flush=True)
+            say("DELETING", [m.body for m in done])
             result = await engine.delete_message_batch(
                 url, [DeleteEntry(str(i), m.receipt_handle) for i, m in enumerate(done)]
             )
             assert not result.failed, result.failed
-            print("\n".join(f"DELETED {m.body}" for m in done), flush=True)
+            say("DELETED", [m.body for m in done])
 
 
 if __name__ == "__main__":

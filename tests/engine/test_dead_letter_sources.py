@@ -256,3 +256,19 @@ async def test_dead_letter_sources_max_results_out_of_range(engine: Engine, queu
 async def test_dead_letter_sources_of_unknown_queue(engine: Engine) -> None:
     error = await fails(engine.list_dead_letter_source_queues("http://localhost:9324/000000000000/nope"))
     assert error.shape == "QueueDoesNotExist"
+
+
+async def test_a_queue_cannot_be_its_own_dead_letter_queue(engine: Engine) -> None:
+    policy = json.dumps({"deadLetterTargetArn": ARN + "loop", "maxReceiveCount": 3})
+    url = await engine.create_queue("loop")
+    error = await fails(engine.set_queue_attributes(url, {"RedrivePolicy": policy}))
+    assert error.code == "InvalidParameterValue" and "its own dead-letter queue" in error.message
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:sqs:eu-west-3:000000000000:dlq", "arn:aws:sqs:us-east-1:999999999999:dlq"])
+async def test_a_dead_letter_queue_in_another_region_or_account_is_refused(engine: Engine, arn: str) -> None:
+    """A DLQ must be in the source's account and region: a same-named local queue does not stand in for it."""
+    await engine.create_queue("dlq")
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})
+    error = await fails(engine.create_queue("jobs", {"RedrivePolicy": policy}))
+    assert error.code == "InvalidParameterValue" and "does not exist" in error.message

@@ -37,7 +37,7 @@ def _run_and_kill(db: Path, prefix: str, lines: int) -> dict[str, set[str]]:
     assert proc.returncode == -signal.SIGKILL, "the child must die by SIGKILL, not by an error"
     seen: dict[str, set[str]] = {"SENT": set(), "DELETING": set(), "DELETED": set()}
     text = "".join(read)
-    # Each print is one write of a few hundred bytes, atomic on a pipe (under PIPE_BUF): no line is ever cut.
+    # The child writes each batch of lines in one write() under PIPE_BUF, which a kill cannot cut.
     assert not text or text.endswith("\n")
     for line in text.splitlines():
         kind, body = line.split()

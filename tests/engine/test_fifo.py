@@ -406,3 +406,38 @@ async def test_receive_scans_only_the_first_messages_of_the_queue(
     for message in held:
         await engine.delete_message(fifo, message.receipt_handle)
     assert bodies(await receive(engine, fifo)) == ["b0"]
+
+
+async def test_a_batch_entry_without_a_deduplication_id_fails_alone(engine: Engine) -> None:
+    url = await engine.create_queue("plain.fifo", {"FifoQueue": "true"})
+    result = await engine.send_message_batch(
+        url, [SendEntry("a", id="ok", group_id="g", deduplication_id="d1"), SendEntry("b", id="bad", group_id="g")]
+    )
+    assert [r.id for r in result.successful] == ["ok"]
+    [failure] = result.failed
+    assert (failure.id, failure.code) == ("bad", "InvalidParameterValue")
+    assert "ContentBasedDeduplication" in failure.message
+
+
+async def test_an_attempt_is_not_replayed_after_its_visibility_changed(engine: Engine, fifo: str) -> None:
+    """A retry replays only "if none of the messages have been modified (deleted or had their visibility
+    changed)": replaying after an extension would cut the consumer's extension short."""
+    await engine.send_message(fifo, "m1", group_id="g")
+    await engine.send_message(fifo, "m2", group_id="h")
+    [got] = await engine.receive_message(fifo, attempt_id="try-1", visibility_timeout=30)
+    again = await engine.receive_message(fifo, attempt_id="try-1", visibility_timeout=30)
+    assert [m.receipt_handle for m in again] == [got.receipt_handle]  # an untouched retry replays
+    third = await engine.receive_message(fifo, attempt_id="try-1", visibility_timeout=30)
+    assert [m.receipt_handle for m in third] == [got.receipt_handle]  # and keeps replaying
+    await engine.change_message_visibility(fifo, got.receipt_handle, 600)
+    fresh = await engine.receive_message(fifo, attempt_id="try-1", visibility_timeout=30)
+    assert [m.body for m in fresh] == ["m2"]  # a fresh receive: m1 keeps its 600 s
+
+
+async def test_an_explicit_delay_of_zero_is_accepted_on_fifo(engine: Engine, fifo: str) -> None:
+    await engine.send_message(fifo, "a", group_id="g", delay_seconds=0)
+    result = await engine.send_message_batch(fifo, [SendEntry("b", id="e", group_id="g", delay_seconds=0)])
+    assert not result.failed
+    with pytest.raises(SqsError) as info:
+        await engine.send_message(fifo, "c", group_id="g", delay_seconds=5)
+    assert "DelaySeconds" in info.value.message

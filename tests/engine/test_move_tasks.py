@@ -478,3 +478,23 @@ async def test_list_shows_only_the_tasks_of_that_source(engine: Engine) -> None:
     assert [t.handle for t in await engine.list_message_move_tasks(DLQ_ARN, max_results=10)] == [mine]
     assert [t.handle for t in await engine.list_message_move_tasks(ARN + "other-dlq", max_results=10)] == [theirs]
     assert await visible(engine, other_dlq) == 0
+
+
+async def test_a_redriven_message_is_new_with_a_new_id_and_retention_restarted(
+    engine: Engine, clock: ManualClock
+) -> None:
+    """AWS: "redriven messages are considered new messages and are assigned a new messageID and enqueueTime",
+    so a message older than the source's retention is not lost on the way back."""
+    dlq, [source] = await setup(engine, "jobs")
+    await engine.set_queue_attributes(source, {"MessageRetentionPeriod": "3600"})
+    await engine.set_queue_attributes(dlq, {"MessageRetentionPeriod": "1209600"})
+    await engine.send_message(source, "old")
+    [first] = await engine.receive_message(source, visibility_timeout=0)
+    assert await engine.receive_message(source) == []  # moved to the DLQ
+    clock.advance(7200)  # older than the source's retention by now
+    await engine.start_message_move_task(DLQ_ARN)
+    assert (await only_task(engine)).status == "COMPLETED"
+    [back] = await engine.receive_message(source, attribute_names=["All"])
+    assert back.body == "old"
+    assert back.message_id != first.message_id
+    assert back.attributes["ApproximateReceiveCount"] == "1"

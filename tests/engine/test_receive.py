@@ -238,3 +238,15 @@ async def test_message_attribute_filters(
         assert got.md5_of_message_attributes == digest
     elif not names:
         assert got.md5_of_message_attributes is None
+
+
+@pytest.mark.parametrize("filters", [[5], None, "All", [["All"]]])
+async def test_bad_attribute_filters_are_refused_before_anything_is_received(
+    engine: Engine, queue: str, filters: object
+) -> None:
+    """Refused up front: a receive that failed after taking a message would leave it stranded in flight on the
+    memory store, which has no rollback."""
+    await engine.send_message(queue, "x")
+    error = await invalid(engine.receive_message(queue, message_attribute_names=filters))  # type: ignore[arg-type]
+    assert "MessageAttributeNames" in error.message
+    assert (await engine.queue_stats(queue)).visible == 1

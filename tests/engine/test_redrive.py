@@ -273,3 +273,17 @@ async def test_max_receive_count_out_of_range(engine: Engine, count: int) -> Non
 async def test_max_receive_count_in_range(engine: Engine, count: int) -> None:
     dlq = await engine.create_queue("dead")
     await engine.create_queue("source", {"RedrivePolicy": await redrive_to(engine, dlq, count)})
+
+
+async def test_a_fifo_dead_letter_takes_its_message_id_as_deduplication_id(engine: Engine) -> None:
+    """AWS: on a FIFO-to-FIFO move "the original message's deduplication ID will be replaced with the original
+    message's ID"."""
+    dlq = await engine.create_queue("dead.fifo", {"FifoQueue": "true"})
+    policy = json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:dead.fifo", "maxReceiveCount": 1})
+    url = await engine.create_queue("work.fifo", {"FifoQueue": "true", "RedrivePolicy": policy})
+    sent = await engine.send_message(url, "x", group_id="g", deduplication_id="D1")
+    await engine.receive_message(url, visibility_timeout=0)
+    assert await engine.receive_message(url) == []
+    [moved] = await engine.receive_message(dlq, attribute_names=["All"])
+    assert moved.attributes["MessageDeduplicationId"] == sent.message_id
+    assert moved.attributes["MessageGroupId"] == "g"

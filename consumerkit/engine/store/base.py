@@ -34,7 +34,7 @@ class DedupEntry:
 class Attempt:
     """A FIFO ReceiveRequestAttemptId: the receipts it returned, replayed if the receive is retried."""
 
-    receipts: tuple[tuple[int, int], ...]  # (seq, receipt_token)
+    receipts: tuple[tuple[int, int, float], ...]  # (seq, receipt_token, visible_at it was given)
     expires_at: float
 
 

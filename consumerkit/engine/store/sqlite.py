@@ -58,6 +58,9 @@ _ATTRIBUTES = _FIELDS.index("attributes")
 # What delivery and dead-lettering change; everything else about a message is fixed when it is sent.
 _DELIVERY = ("visible_at", "receive_count", "first_received_at", "received_at", "receipt_token")
 _MUTABLE = (*_DELIVERY, "enqueued_at", "dead_letter_source_arn", "moved_at")
+# A move (dead-lettering, redrive) may also give a message a new id and deduplication id.
+_MOVED = (*_MUTABLE, "message_id", "deduplication_id")
+_moved = attrgetter(*_MOVED)
 _values = attrgetter(*_FIELDS)
 _mutable = attrgetter(*_MUTABLE)
 _SET_MUTABLE = ", ".join(f"{name} = ?" for name in _MUTABLE)
@@ -70,7 +73,9 @@ _NEXT_CHANGE = "SELECT min(visible_at) FROM messages WHERE queue_id = ? AND visi
 _IN_FLIGHT = (
     "SELECT count(*) FROM (SELECT 1 FROM messages WHERE queue_id = ? AND visible_at > ? AND receive_count > 0 LIMIT ?)"
 )
-_MOVE = f"UPDATE messages SET {_SET_MUTABLE}, seq = ?, queue_id = ? WHERE seq = ? AND queue_id = ?"
+_MOVE = (
+    f"UPDATE messages SET {', '.join(f'{n} = ?' for n in _MOVED)}, seq = ?, queue_id = ? WHERE seq = ? AND queue_id = ?"
+)
 _NEXT_SEQS = (
     "UPDATE meta SET value = max(value, (SELECT coalesce(max(seq), 0) + 1 FROM messages)) + ? "
     "WHERE key = 'next_seq' RETURNING value"
@@ -319,7 +324,7 @@ class SqliteStore:
     def move(self, source: QueueRecord, target: QueueRecord, records: Sequence[MessageRecord], now: float) -> None:
         with self.transaction():
             seqs = self.next_seqs(len(records))
-            params = [(*_mutable(r), seq, target.id, r.seq, source.id) for r, seq in zip(records, seqs, strict=True)]
+            params = [(*_moved(r), seq, target.id, r.seq, source.id) for r, seq in zip(records, seqs, strict=True)]
             self._conn.executemany(_MOVE, params)
         for record, seq in zip(records, seqs, strict=True):
             record.seq = seq
@@ -362,7 +367,11 @@ class SqliteStore:
 
     def get_attempt(self, queue: QueueRecord, attempt_id: str, now: float) -> Attempt | None:
         row = self._unexpired("attempts", "attempt_id", "receipts", queue, attempt_id, now)
-        return None if row is None else Attempt(tuple((seq, token) for seq, token in json.loads(row[0])), row[1])
+        return (
+            None
+            if row is None
+            else Attempt(tuple((seq, token, until) for seq, token, until in json.loads(row[0])), row[1])
+        )
 
     def put_attempt(self, queue: QueueRecord, attempt_id: str, attempt: Attempt) -> None:
         self._conn.execute(

@@ -179,7 +179,7 @@ def test_everything_survives_reopen(store: SqliteStore, path: str) -> None:
         [record.seq] = store.next_seqs(1)
         store.insert(queue, [record], NOW)
         store.put_dedup(queue, "key", DedupEntry("id-1", "18", NOW + 300))
-        store.put_attempt(queue, "try", Attempt(((record.seq, 7),), NOW + 300))
+        store.put_attempt(queue, "try", Attempt(((record.seq, 7, NOW + 30),), NOW + 300))
         store.save_task(MoveTask("h1", "arn:src", None, 10, NOW, 5))
     store.close()
 
@@ -188,7 +188,7 @@ def test_everything_survives_reopen(store: SqliteStore, path: str) -> None:
     assert again.list_queues() == [queue]
     assert again.get(queue, record.seq) == record
     assert again.get_dedup(queue, "key", NOW) == DedupEntry("id-1", "18", NOW + 300)
-    assert again.get_attempt(queue, "try", NOW) == Attempt(((record.seq, 7),), NOW + 300)
+    assert again.get_attempt(queue, "try", NOW) == Attempt(((record.seq, 7, NOW + 30),), NOW + 300)
     assert again.tasks() == [MoveTask("h1", "arn:src", None, 10, NOW, 5)]
     assert again.next_seqs(1).start > record.seq
     again.close()

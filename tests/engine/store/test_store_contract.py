@@ -234,7 +234,7 @@ def test_dedup_entries_expire(store: Store) -> None:
 
 def test_attempts_expire(store: Store) -> None:
     queue = new_queue(store, fifo_queue=True)
-    attempt = Attempt(((1, 2), (3, 4)), NOW + 300)
+    attempt = Attempt(((1, 2, NOW + 30), (3, 4, NOW + 60)), NOW + 300)
     with store.transaction():
         store.put_attempt(queue, "a", attempt)
     assert store.get_attempt(queue, "a", NOW) == attempt
