@@ -173,9 +173,14 @@ class QueueOps(EngineContext):
                 queue.attributes, check.text_map("Attributes", attributes), fifo=queue.fifo, creating=False
             )
             self._check_redrive(replace(queue, attributes=new))
+            redelay = queue.fifo and new.delay_seconds != queue.attributes.delay_seconds
             queue.attributes = new
-            queue.modified = self.clock.now()
+            queue.modified = now = self.clock.now()
             self.store.save_queue(queue)
+            if redelay:  # SQS: on FIFO queues the queue's delay is retroactive
+                self.store.redelay(queue, new.delay_seconds, now)
+        if redelay:
+            self.waiters.wake_every_queue()
 
     async def queue_stats(self, queue_url: str) -> QueueStats:
         """Backlog figures, including the age of the oldest message, which SQS shows only in CloudWatch."""

@@ -441,3 +441,31 @@ async def test_an_explicit_delay_of_zero_is_accepted_on_fifo(engine: Engine, fif
     with pytest.raises(SqsError) as info:
         await engine.send_message(fifo, "c", group_id="g", delay_seconds=5)
     assert "DelaySeconds" in info.value.message
+
+
+async def test_a_fifo_queue_delay_change_reaches_messages_already_sent(engine: Engine, clock: ManualClock) -> None:
+    """AWS: "For FIFO queues, the per-queue delay setting is retroactive" (standard queues: not)."""
+    url = await engine.create_queue("slow.fifo", {"FifoQueue": "true", "DelaySeconds": "600"})
+    await engine.send_message(url, "waiting", group_id="g", deduplication_id="1")
+    clock.advance(10)
+    assert await engine.receive_message(url) == []
+    await engine.set_queue_attributes(url, {"DelaySeconds": "0"})
+    [waiting] = await engine.receive_message(url)
+    assert waiting.body == "waiting"
+    await engine.delete_message(url, waiting.receipt_handle)
+    await engine.send_message(url, "next", group_id="h", deduplication_id="2")
+    await engine.set_queue_attributes(url, {"DelaySeconds": "30"})
+    assert await engine.receive_message(url) == []  # sent 0 s ago, now delayed 30 s
+    clock.advance(30)
+    assert [m.body for m in await engine.receive_message(url)] == ["next"]
+
+
+async def test_a_standard_queue_delay_change_does_not_reach_messages_already_sent(
+    engine: Engine, clock: ManualClock
+) -> None:
+    url = await engine.create_queue("slow", {"DelaySeconds": "600"})
+    await engine.send_message(url, "waiting")
+    await engine.set_queue_attributes(url, {"DelaySeconds": "0"})
+    assert await engine.receive_message(url) == []
+    clock.advance(600)
+    assert [m.body for m in await engine.receive_message(url)] == ["waiting"]

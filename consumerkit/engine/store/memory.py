@@ -195,6 +195,14 @@ class MemoryStore:
         data.timed.clear()
         data.live_timed = 0
 
+    def redelay(self, queue: QueueRecord, delay: int, now: float) -> None:
+        data = self._data[queue.id]
+        for slot in data.slots.values():
+            record = slot.record
+            if record.receive_count == 0 and record.moved_at is None:
+                record.visible_at = record.sent_at + delay
+                data.place(slot, now)
+
     def counts(self, queue: QueueRecord, now: float) -> Counts:
         cutoff = now - queue.attributes.message_retention_period
         visible = in_flight = delayed = 0

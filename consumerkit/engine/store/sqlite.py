@@ -69,6 +69,7 @@ _SELECT = f"SELECT {_COLUMNS} FROM messages"
 _TAKE_READY = f"{_SELECT} WHERE queue_id = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?"
 _SCAN = f"{_SELECT} WHERE queue_id = ? AND seq > ? ORDER BY seq LIMIT ?"
 _GET = f"{_SELECT} WHERE seq = ? AND queue_id = ?"
+_REDELAY = "UPDATE messages SET visible_at = sent_at + ? WHERE queue_id = ? AND receive_count = 0 AND moved_at IS NULL"
 _NEXT_CHANGE = "SELECT min(visible_at) FROM messages WHERE queue_id = ? AND visible_at > ?"
 _IN_FLIGHT = (
     "SELECT count(*) FROM (SELECT 1 FROM messages WHERE queue_id = ? AND visible_at > ? AND receive_count > 0 LIMIT ?)"
@@ -331,6 +332,9 @@ class SqliteStore:
 
     def purge(self, queue: QueueRecord) -> None:
         self._conn.execute("DELETE FROM messages WHERE queue_id = ?", (queue.id,))
+
+    def redelay(self, queue: QueueRecord, delay: int, now: float) -> None:
+        self._conn.execute(_REDELAY, (delay, queue.id))
 
     def counts(self, queue: QueueRecord, now: float) -> Counts:
         cutoff = now - queue.attributes.message_retention_period
