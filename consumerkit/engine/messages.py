@@ -138,15 +138,18 @@ class MessageOps(EngineContext):
             scan = self.store.scan(queue, FIFO_SCAN_LIMIT)
             return rules.select_fifo(scan, queue.attributes, now, limit, can_redrive)
         selection = rules.Selection()
-        taken = self.store.take_ready(queue, now, limit - len(delivered))
-        # With VisibilityTimeout=0 a message just delivered is visible again: never twice in one receive.
+        # With VisibilityTimeout=0 a message just delivered is visible again, and may come first: never deliver
+        # it twice in one receive, and ask for that many more so the answer is still as full as it can be.
         done = {d.seq for d in delivered}
-        again = [r for r in taken if r.seq in done]
-        if again:
-            self.store.update(queue, again, now)
-        for record in taken:
-            if record.seq not in done:
-                selection.sort(record, queue.attributes, now, can_redrive)
+        want = limit - len(delivered)
+        taken = self.store.take_ready(queue, now, want + len(done))
+        fresh = [r for r in taken if r.seq not in done][:want]
+        chosen = {r.seq for r in fresh}
+        surplus = [r for r in taken if r.seq not in chosen]
+        if surplus:
+            self.store.update(queue, surplus, now)  # handed back untouched
+        for record in fresh:
+            selection.sort(record, queue.attributes, now, can_redrive)
         return selection
 
     def _over_limit(self, queue: QueueRecord, now: float, short_poll: bool) -> bool:
