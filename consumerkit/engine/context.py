@@ -43,6 +43,23 @@ class EngineContext:
     def advance_tasks(self, now: float) -> None:
         """Bring message move tasks up to ``now``; ``MoveTaskOps`` provides it."""
 
+    def catch_up_tasks(self, now: float) -> None:
+        """Bring running move tasks up to ``now`` in a transaction of their own: before a call validates anything
+        (a call refused afterwards must change nothing, and the memory store cannot roll back), and before
+        counters are read. With no task running, no write transaction (SQLite's write lock) is taken."""
+        if self.store.tasks(running=True):
+            with self.store.transaction():
+                self.advance_tasks(now)
+
+    def dead_letter_sources(self, dead_letter: QueueRecord) -> list[QueueRecord]:
+        """The queues whose RedrivePolicy sends their messages to ``dead_letter``."""
+        arn = self.arn(dead_letter)
+        return [
+            q
+            for q in self.store.list_queues()
+            if q.attributes.redrive_policy and q.attributes.redrive_policy.dead_letter_target_arn == arn
+        ]
+
     def next_task_move(self, now: float) -> float | None:
         """When a rate-limited move task next moves a message (parked receivers wake then)."""
         return None

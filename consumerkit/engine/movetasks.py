@@ -35,7 +35,7 @@ class MoveTaskOps(EngineContext):
         if max_per_second is not None:
             check.int_param("MaxNumberOfMessagesPerSecond", max_per_second, 1, MAX_MOVE_RATE)
         now = self.clock.now()
-        self._catch_up(now)
+        self.catch_up_tasks(now)
         with self.store.transaction():
             source = self._task_queue(source_arn, "SourceArn")
             self._check_start(source, destination_arn)
@@ -54,10 +54,7 @@ class MoveTaskOps(EngineContext):
 
     def _check_start(self, source: QueueRecord, destination_arn: str | None) -> None:
         arn = self.arn(source)
-        if not any(
-            q.attributes.redrive_policy and q.attributes.redrive_policy.dead_letter_target_arn == arn
-            for q in self.store.list_queues()
-        ):
+        if not self.dead_letter_sources(source):
             raise SqsError.invalid_value("SourceArn", arn, "Source queue must be configured as a Dead Letter Queue.")
         if destination_arn is not None:
             destination = self._task_queue(destination_arn, "DestinationArn")
@@ -75,7 +72,7 @@ class MoveTaskOps(EngineContext):
     async def cancel_message_move_task(self, task_handle: str) -> int:
         """Cancel a running task; returns how many messages it had moved."""
         now = self.clock.now()
-        self._catch_up(now)
+        self.catch_up_tasks(now)
         with self.store.transaction():
             task = next((t for t in self.store.tasks() if t.handle == task_handle), None)
             if task is None:
@@ -92,17 +89,11 @@ class MoveTaskOps(EngineContext):
         """The most recent tasks of a source queue, newest first (one unless ``max_results`` says more)."""
         max_results = 1 if max_results is None else check.int_param("MaxResults", max_results, 1, MAX_MOVE_TASKS_LISTED)
         now = self.clock.now()
-        self._catch_up(now)
+        self.catch_up_tasks(now)
         arn = self.arn(self._task_queue(source_arn, "SourceArn"))
         tasks = [t for t in self.store.tasks() if t.source_arn == arn]
         tasks.sort(key=lambda t: t.started_at, reverse=True)
         return tasks[:max_results]
-
-    def _catch_up(self, now: float) -> None:
-        """Bring tasks up to date in a transaction of its own, before a call validates anything: a call refused
-        afterwards must change nothing, and the memory store cannot roll back."""
-        with self.store.transaction():
-            self.advance_tasks(now)
 
     def _task_queue(self, arn: str, param: str) -> QueueRecord:
         queue = self.queue_by_arn(arn) if isinstance(arn, str) else None

@@ -117,12 +117,7 @@ class QueueOps(EngineContext):
     async def list_dead_letter_source_queues(
         self, queue_url: str, max_results: int | None = None, next_token: str | None = None
     ) -> Page:
-        arn = self.arn(self.queue(queue_url))
-        names = sorted(
-            q.name
-            for q in self.store.list_queues()
-            if q.attributes.redrive_policy and q.attributes.redrive_policy.dead_letter_target_arn == arn
-        )
+        names = sorted(q.name for q in self.dead_letter_sources(self.queue(queue_url)))
         return self._page(names, None, max_results, next_token)
 
     def _page(self, names: list[str], prefix: str | None, max_results: int | None, token: str | None) -> Page:
@@ -151,20 +146,13 @@ class QueueOps(EngineContext):
 
     async def get_queue_attributes(self, queue_url: str, names: Iterable[str] = ("All",)) -> dict[str, str]:
         now = self.clock.now()
-        self._catch_up_tasks(now)
+        self.catch_up_tasks(now)
         queue = self.queue(queue_url)
         wanted = list(check.texts("AttributeNames", names))
         counted = {"All", *attrs.COUNTERS} & set(wanted)
         c = self.store.counts(queue, now) if counted else None
         rendered = attrs.render(queue, self.arn(queue), (c.visible, c.in_flight, c.delayed) if c else (0, 0, 0))
         return attrs.select(wanted, rendered)
-
-    def _catch_up_tasks(self, now: float) -> None:
-        """Counters must show what running move tasks have moved by now. Only then is a write transaction
-        (SQLite's write lock) worth taking for what is otherwise a read."""
-        if self.store.tasks(running=True):
-            with self.store.transaction():
-                self.advance_tasks(now)
 
     async def set_queue_attributes(self, queue_url: str, attributes: Mapping[str, str]) -> None:
         with self.store.transaction():
@@ -185,7 +173,7 @@ class QueueOps(EngineContext):
     async def queue_stats(self, queue_url: str) -> QueueStats:
         """Backlog figures, including the age of the oldest message, which SQS shows only in CloudWatch."""
         now = self.clock.now()
-        self._catch_up_tasks(now)
+        self.catch_up_tasks(now)
         queue = self.queue(queue_url)
         c = self.store.counts(queue, now)
         age = None if c.oldest_enqueued is None else max(0.0, now - c.oldest_enqueued)

@@ -18,13 +18,13 @@ from consumerkit.engine.model import MessageAttributeValue
 
 T = TypeVar("T")
 
-_QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
-_BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
-_ATTR_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,256}")
+_QUEUE_NAME = re.compile(rf"[A-Za-z0-9_-]{{1,{m.MAX_QUEUE_NAME}}}")
+_BATCH_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{m.MAX_BATCH_ID_LENGTH}}}")
+_ATTR_NAME = re.compile(rf"[A-Za-z0-9_.\-]{{1,{m.MAX_ATTRIBUTE_NAME}}}")
 # Characters SQS accepts in a body or string attribute (XML 1.0's Char production).
 _BAD_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # MessageGroupId / MessageDeduplicationId: alphanumerics and punctuation.
-_TOKEN = re.compile(r"[!-~]{1,128}")
+_TOKEN = re.compile(rf"[!-~]{{1,{m.MAX_FIFO_TOKEN}}}")
 _DATA_TYPES = ("String", "Number", "Binary")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _SYSTEM_ATTRIBUTE_NAMES = frozenset(
