@@ -83,16 +83,23 @@ def check_visibility_change(record: MessageRecord | None, token: int, handle: st
         )
 
 
+def deduplication_id(attributes: QueueAttributes, body: str, dedup_id: str | None) -> str:
+    """A FIFO message's MessageDeduplicationId: the explicit one, else SHA-256 of the body when content-based
+    deduplication is on; with neither, SQS's error."""
+    if dedup_id is not None:
+        return dedup_id
+    if not attributes.content_based_deduplication:
+        raise SqsError.invalid_parameters(
+            "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
+            "provided explicitly"
+        )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
 def dedup_key(attributes: QueueAttributes, body: str, dedup_id: str | None, group_id: str) -> str:
-    """The FIFO deduplication key: the explicit id, else SHA-256 of the body when content-based
-    deduplication is on; scoped to the group when DeduplicationScope is messageGroup."""
-    if dedup_id is None:
-        if not attributes.content_based_deduplication:
-            raise SqsError.invalid_parameters(
-                "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId "
-                "provided explicitly"
-            )
-        dedup_id = hashlib.sha256(body.encode()).hexdigest()
+    """The FIFO deduplication key: the deduplication id, scoped to the group when DeduplicationScope is
+    messageGroup."""
+    dedup_id = deduplication_id(attributes, body, dedup_id)
     if attributes.deduplication_scope == "messageGroup":
         return f"{group_id}\x00{dedup_id}"
     return dedup_id

@@ -112,12 +112,12 @@ class SendOps(EngineContext):
         for index, (entry, record) in enumerate(items):
             original = originals.get(index)
             source = items[original][1] if isinstance(original, int) else record
-            message_id, sequence = source.message_id, source.sequence_number
+            sent_id, sequence = source.message_id, source.sequence_number
             if isinstance(original, DedupEntry):
-                message_id, sequence = original.message_id, original.sequence_number
+                sent_id, sequence = original.message_id, original.sequence_number
             results.append(
                 SendResult(
-                    message_id,
+                    sent_id,
                     record.md5_of_body,
                     record.md5_of_attributes,
                     record.md5_of_system_attributes,
@@ -143,8 +143,8 @@ class SendOps(EngineContext):
             return originals, first
         for index, record in enumerate(records):
             assert record.group_id is not None
+            record.deduplication_id = rules.deduplication_id(queue.attributes, record.body, record.deduplication_id)
             key = rules.dedup_key(queue.attributes, record.body, record.deduplication_id, record.group_id)
-            record.deduplication_id = record.deduplication_id or key.rsplit("\x00", 1)[-1]
             seen = self.store.get_dedup(queue, key, now)
             if seen is not None or key in first:
                 originals[index] = seen if seen is not None else first[key]
@@ -178,7 +178,7 @@ def _check_grouping(queue: QueueRecord, entry: SendEntry) -> None:
             raise SqsError.missing("MessageGroupId")
         check.fifo_token(entry.group_id)
         if entry.deduplication_id is None and not queue.attributes.content_based_deduplication:
-            rules.dedup_key(queue.attributes, entry.body, None, entry.group_id)  # raises SQS's error, per entry
+            rules.deduplication_id(queue.attributes, entry.body, None)  # raises SQS's error, per entry
     elif entry.deduplication_id is not None:
         raise SqsError.not_for_queue_type("MessageDeduplicationId", entry.deduplication_id)
     elif entry.group_id is not None:
