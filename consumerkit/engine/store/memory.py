@@ -180,16 +180,10 @@ class MemoryStore:
         self.remove(source, [r.seq for r in records])
         for record, seq in zip(records, self.next_seqs(len(records)), strict=True):
             record.seq = seq
-        data = self._data[target.id]
-        for record in records:
-            slot = _Slot(record)
-            data.slots[record.seq] = slot
-            data.place(slot, now)
+        self.insert(target, records, now)
 
     def purge(self, queue: QueueRecord) -> None:
-        data = self._data[queue.id]
-        for slot in data.slots.values():
-            data.unplace(slot)
+        data = self._data[queue.id]  # deduplication and attempts outlive a purge, as in SQS
         data.slots.clear()
         data.ready.clear()
         data.timed.clear()
