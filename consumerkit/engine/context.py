@@ -7,9 +7,10 @@ formats URLs and ARNs at its edge. A URL is resolved by its last path segment, s
 
 from __future__ import annotations
 
+from consumerkit.engine import semantics as rules
 from consumerkit.engine.clock import Clock, SystemClock
 from consumerkit.engine.errors import SqsError
-from consumerkit.engine.model import QueueRecord
+from consumerkit.engine.model import FIFO_SCAN_LIMIT, MessageRecord, QueueRecord
 from consumerkit.engine.receipts import ReceiptCodec
 from consumerkit.engine.store.base import Store
 from consumerkit.engine.waiters import Waiters
@@ -63,6 +64,29 @@ class EngineContext:
     def next_task_move(self, now: float) -> float | None:
         """When a rate-limited move task next moves a message (parked receivers wake then)."""
         return None
+
+    def select(
+        self, queue: QueueRecord, now: float, limit: int, delivered: list[MessageRecord], can_redrive: bool
+    ) -> rules.Selection:
+        """What a receive (or a move task) may take now, sorted into deliver / expired / dead: FIFO in group
+        order, standard in the order messages became visible. ``delivered`` are those this call already took."""
+        if queue.fifo:
+            scan = self.store.scan(queue, FIFO_SCAN_LIMIT)
+            return rules.select_fifo(scan, queue.attributes, now, limit, can_redrive)
+        selection = rules.Selection()
+        # With VisibilityTimeout=0 a message just delivered is visible again, and may come first: never deliver
+        # it twice in one receive, and ask for that many more so the answer is still as full as it can be.
+        done = {d.seq for d in delivered}
+        want = limit - len(delivered)
+        taken = self.store.take_ready(queue, now, want + len(done))
+        fresh = [r for r in taken if r.seq not in done][:want]
+        chosen = {r.seq for r in fresh}
+        surplus = [r for r in taken if r.seq not in chosen]
+        if surplus:
+            self.store.update(queue, surplus, now)  # handed back untouched
+        for record in fresh:
+            selection.sort(record, queue.attributes, now, can_redrive)
+        return selection
 
     # naming
     def url(self, queue: QueueRecord | str, endpoint: str | None = None) -> str:

@@ -15,7 +15,6 @@ from consumerkit.engine.context import EngineContext
 from consumerkit.engine.errors import SqsError
 from consumerkit.engine.model import (
     ATTEMPT_WINDOW,
-    FIFO_SCAN_LIMIT,
     MAX_RECEIVE,
     MAX_VISIBILITY,
     MAX_WAIT_SECONDS,
@@ -118,7 +117,7 @@ class MessageOps(EngineContext):
         dead_letter = self._dead_letter_queue(queue)
         delivered: list[MessageRecord] = []
         while len(delivered) < limit:
-            selection = self._select(queue, now, limit, delivered, dead_letter is not None)
+            selection = self.select(queue, now, limit, delivered, dead_letter is not None)
             self._settle(queue, selection, dead_letter, now)
             for record in selection.deliver:
                 rules.receive(record, now, timeout, _token(62) + 1)
@@ -130,27 +129,6 @@ class MessageOps(EngineContext):
             receipts = tuple((r.seq, r.receipt_token, r.visible_at) for r in delivered)
             self.store.put_attempt(queue, attempt_id, Attempt(receipts, now + ATTEMPT_WINDOW))
         return [render_message(self, queue, r, view) for r in delivered]
-
-    def _select(
-        self, queue: QueueRecord, now: float, limit: int, delivered: list[MessageRecord], can_redrive: bool
-    ) -> rules.Selection:
-        if queue.fifo:
-            scan = self.store.scan(queue, FIFO_SCAN_LIMIT)
-            return rules.select_fifo(scan, queue.attributes, now, limit, can_redrive)
-        selection = rules.Selection()
-        # With VisibilityTimeout=0 a message just delivered is visible again, and may come first: never deliver
-        # it twice in one receive, and ask for that many more so the answer is still as full as it can be.
-        done = {d.seq for d in delivered}
-        want = limit - len(delivered)
-        taken = self.store.take_ready(queue, now, want + len(done))
-        fresh = [r for r in taken if r.seq not in done][:want]
-        chosen = {r.seq for r in fresh}
-        surplus = [r for r in taken if r.seq not in chosen]
-        if surplus:
-            self.store.update(queue, surplus, now)  # handed back untouched
-        for record in fresh:
-            selection.sort(record, queue.attributes, now, can_redrive)
-        return selection
 
     def _over_limit(self, queue: QueueRecord, now: float, short_poll: bool) -> bool:
         """The in-flight quota (≈120,000): a standard short poll over it is OverLimit, anything else just gets

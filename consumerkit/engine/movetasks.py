@@ -20,7 +20,7 @@ from consumerkit.engine import validation as check
 from consumerkit.engine.context import EngineContext
 from consumerkit.engine.errors import SqsError
 from consumerkit.engine.ids import message_id
-from consumerkit.engine.model import FIFO_SCAN_LIMIT, MAX_MOVE_RATE, MAX_MOVE_TASKS_LISTED, MoveTask, QueueRecord
+from consumerkit.engine.model import MAX_MOVE_RATE, MAX_MOVE_TASKS_LISTED, MoveTask, QueueRecord
 
 _RUNNING = "RUNNING"
 # rate × elapsed lands a hair below a whole number at epoch-sized timestamps (a float resolves ~0.24 µs
@@ -140,14 +140,7 @@ class MoveTaskOps(EngineContext):
     def _move_some(self, task: MoveTask, source: QueueRecord, now: float, limit: int) -> int | None:
         """Move up to ``limit`` available messages, in the order a receive would take them (FIFO groups stay
         in order); drop expired ones on the way. Returns how many moved, None if the task failed."""
-        if source.fifo:
-            selection = rules.select_fifo(
-                self.store.scan(source, FIFO_SCAN_LIMIT), source.attributes, now, limit, False
-            )
-        else:
-            selection = rules.Selection()
-            for record in self.store.take_ready(source, now, limit):
-                selection.sort(record, source.attributes, now, False)
+        selection = self.select(source, now, limit, [], can_redrive=False)
         if selection.expired:
             self.store.remove(source, [r.seq for r in selection.expired])
         by_target = defaultdict(list)

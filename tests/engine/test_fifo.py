@@ -396,7 +396,7 @@ async def test_receive_scans_only_the_first_messages_of_the_queue(
 ) -> None:
     """SQS looks at the first 120,000 messages of a FIFO queue only (here 5): a message behind that many in
     flight is not received until they are gone."""
-    monkeypatch.setattr("consumerkit.engine.messages.FIFO_SCAN_LIMIT", 5)
+    monkeypatch.setattr("consumerkit.engine.context.FIFO_SCAN_LIMIT", 5)
     for i in range(5):
         await engine.send_message(fifo, f"a{i}", group_id="a")
     held = await receive(engine, fifo)
