@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from consumerkit.engine.model import MessageRecord, QueueAttributes, QueueRecord
+from consumerkit.engine.model import MessageRecord, MoveTask, QueueAttributes, QueueRecord
 from consumerkit.engine.store.base import Store
 
 NOW = 1_700_000_000.0
@@ -45,3 +45,15 @@ def take(store: Store, queue: QueueRecord, now: float, limit: int) -> list[Messa
         taken = store.take_ready(queue, now, limit)
         store.update(queue, taken, now)
     return taken
+
+
+def save_two_tasks(store: Store) -> tuple[MoveTask, MoveTask]:
+    """Two tasks saved in one transaction, the first saved again after it changed (it must stay first)."""
+    first = MoveTask("h1", "arn:a", None, None, NOW, 10)
+    second = MoveTask("h2", "arn:b", "arn:c", 5, NOW, 3)
+    with store.transaction():
+        store.save_task(first)
+        store.save_task(second)
+        first.moved, first.status, first.failure_reason = 10, "FAILED", "gone"
+        store.save_task(first)
+    return first, second

@@ -31,7 +31,7 @@ from consumerkit.engine.store import sqlite as sqlite_module
 from consumerkit.engine.store.base import Attempt, DedupEntry, Store
 from consumerkit.engine.store.sqlite import SCHEMA_VERSION, SqliteStore
 from consumerkit.errors import ConfigError
-from tests.engine.store.helpers import NOW, message, new_queue, send, seqs, take
+from tests.engine.store.helpers import NOW, message, new_queue, save_two_tasks, send, seqs, take
 
 
 @pytest.fixture
@@ -325,13 +325,7 @@ def test_expired_keys_never_looked_up_again_are_swept(store: SqliteStore, path: 
 
 
 def test_tasks_survive_a_reopen_saved_in_place_and_in_order(store: SqliteStore, path: str) -> None:
-    first = MoveTask("h1", "arn:a", None, None, NOW, 10)
-    second = MoveTask("h2", "arn:b", "arn:c", 5, NOW, 3)
-    with store.transaction():
-        store.save_task(first)
-        store.save_task(second)
-        first.moved, first.status, first.failure_reason = 10, "FAILED", "gone"
-        store.save_task(first)
+    first, second = save_two_tasks(store)
     store.close()
     with closing(SqliteStore(path)) as again:
         assert again.tasks() == [first, second]

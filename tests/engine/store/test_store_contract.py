@@ -17,7 +17,7 @@ from consumerkit.engine.model import MoveTask
 from consumerkit.engine.store.base import Attempt, Counts, DedupEntry, Store
 from consumerkit.engine.store.memory import MemoryStore
 from consumerkit.engine.store.sqlite import SqliteStore
-from tests.engine.store.helpers import NOW, Boom, message, new_queue, send, seqs, take
+from tests.engine.store.helpers import NOW, Boom, message, new_queue, save_two_tasks, send, seqs, take
 
 STORES = ["memory", "sqlite"]
 
@@ -246,13 +246,7 @@ def test_attempts_expire(store: Store) -> None:
 
 
 def test_tasks_are_saved_in_place_and_kept_in_order(store: Store) -> None:
-    first = MoveTask("h1", "arn:a", None, None, NOW, 10)
-    second = MoveTask("h2", "arn:b", "arn:c", 5, NOW, 3)
-    with store.transaction():
-        store.save_task(first)
-        store.save_task(second)
-        first.moved, first.status, first.failure_reason = 10, "FAILED", "gone"
-        store.save_task(first)
+    first, second = save_two_tasks(store)
     assert store.tasks() == [first, second]
 
 
