@@ -24,15 +24,31 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-def test_engine_imports_only_stdlib_anyio_and_itself() -> None:
-    allowed_roots = set(sys.stdlib_module_names) | {"anyio"}
-    for path in sorted((PACKAGE / "engine").rglob("*.py")):
+def _check_imports(paths: list[Path], roots: set[str], own: tuple[str, ...]) -> None:
+    allowed_roots = set(sys.stdlib_module_names) | roots
+    for path in paths:
         for module in _imports(path):
             if module.startswith("consumerkit."):
-                ok = module.startswith("consumerkit.engine") or module == "consumerkit.errors"
+                ok = module.startswith(own) or module == "consumerkit.errors"
             else:
                 ok = module.split(".")[0] in allowed_roots
             assert ok, f"{path.relative_to(PACKAGE)} imports {module}"
+
+
+def test_engine_imports_only_stdlib_anyio_and_itself() -> None:
+    server = PACKAGE / "engine" / "server"
+    paths = [p for p in sorted((PACKAGE / "engine").rglob("*.py")) if server not in p.parents]
+    _check_imports(paths, {"anyio"}, ("consumerkit.engine",))
+
+
+def test_server_is_a_transport_over_the_engine() -> None:
+    """The HTTP server may add its HTTP stack and botocore's SQS model and signer, and nothing else."""
+    paths = sorted((PACKAGE / "engine" / "server").rglob("*.py"))
+    _check_imports(paths, {"anyio", "aiohttp", "botocore", "multidict"}, ("consumerkit.engine",))
+    # the engine proper never reaches back into its transport
+    for path in sorted((PACKAGE / "engine").rglob("*.py")):
+        if PACKAGE / "engine" / "server" not in path.parents:
+            assert not any(m.startswith("consumerkit.engine.server") for m in _imports(path)), path.name
 
 
 def test_engine_rules_are_pure() -> None:
@@ -74,4 +90,4 @@ def test_errors_form_one_hierarchy() -> None:
     assert issubclass(consumerkit.BackendError, consumerkit.ConsumerkitError)
     assert issubclass(consumerkit.ConfigError, consumerkit.ConsumerkitError)
     assert SqsError("QueueDoesNotExist", "x").code == "AWS.SimpleQueueService.NonExistentQueue"
-    assert all(spec.status in (400, 403, 404, 500) for spec in SPECS.values())
+    assert all(spec.status in (400, 403, 404, 408, 413, 500) for spec in SPECS.values())

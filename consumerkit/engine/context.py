@@ -7,6 +7,10 @@ formats URLs and ARNs at its edge. A URL is resolved by its last path segment, s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from consumerkit.engine import semantics as rules
 from consumerkit.engine.clock import Clock, SystemClock
 from consumerkit.engine.errors import SqsError
@@ -18,6 +22,9 @@ from consumerkit.engine.waiters import Waiters
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ENDPOINT = "http://localhost:9324"
+
+# (region, endpoint) of the caller a server is answering: see EngineContext.as_seen_by
+_caller: ContextVar[tuple[str, str] | None] = ContextVar("consumerkit_engine_caller", default=None)
 
 
 class EngineContext:
@@ -34,8 +41,8 @@ class EngineContext:
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.account_id = account_id
-        self.region = region
-        self.endpoint = endpoint.rstrip("/")
+        self._region = region
+        self._endpoint = endpoint.rstrip("/")
         self.codec = ReceiptCodec(store.secret())
         self.waiters = Waiters()
         self.max_in_flight = max_in_flight
@@ -89,6 +96,27 @@ class EngineContext:
         return selection
 
     # naming
+    @property
+    def region(self) -> str:
+        caller = _caller.get()
+        return self._region if caller is None else caller[0]
+
+    @property
+    def endpoint(self) -> str:
+        caller = _caller.get()
+        return self._endpoint if caller is None else caller[1]
+
+    @staticmethod
+    @contextmanager
+    def as_seen_by(region: str, endpoint: str) -> Iterator[None]:
+        """Name queues for one caller: the region of its request's signature goes into ARNs, and the address it
+        reached the server at into queue URLs (a server behind several names answers each in its own)."""
+        token = _caller.set((region, endpoint.rstrip("/")))
+        try:
+            yield
+        finally:
+            _caller.reset(token)
+
     def url(self, queue: QueueRecord | str, endpoint: str | None = None) -> str:
         name = queue if isinstance(queue, str) else queue.name
         return f"{(endpoint or self.endpoint).rstrip('/')}/{self.account_id}/{name}"

@@ -61,7 +61,14 @@ SPECS: dict[str, ErrorSpec] = {
         ErrorSpec("AccessDenied", "AccessDenied", 403),
         ErrorSpec("InvalidClientTokenId", "InvalidClientTokenId", 403),
         ErrorSpec("SignatureDoesNotMatch", "SignatureDoesNotMatch", 403),
+        _spec("IncompleteSignature"),  # a malformed Authorization header (AWS answers 400, not 403)
         ErrorSpec("InternalError", "InternalError", 500, sender_fault=False),
+        # Refusals of the HTTP server itself, before a request reaches an operation.
+        _spec("SerializationException"),
+        _spec("UnknownOperationException"),
+        _spec("InvalidAction"),
+        _spec("RequestEntityTooLarge", status=413),
+        _spec("RequestTimeout", status=408),
     )
 }
 

@@ -1,0 +1,110 @@
+"""The HTTP server: SQS's two wire protocols in front of one engine.
+
+aiohttp serves it because aiobotocore already brings it (no new dependency) and ``bench/wire.py`` shows the
+server is not the bottleneck of a real SDK client (docs/benchmarks.md). Each request goes: size check → body
+(bounded in size and time) → signature → protocol decode → operation → protocol reply. Every failure on the
+way becomes an SQS error in the caller's protocol; nothing a client sends can reach the store unchecked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+import anyio
+from aiohttp import web
+
+from consumerkit.engine.engine import Engine
+from consumerkit.engine.errors import SqsError
+from consumerkit.engine.server.auth import SigV4Verifier, scope_region
+from consumerkit.engine.server.awsjson import AwsJson
+from consumerkit.engine.server.config import ServerConfig
+from consumerkit.engine.server.operations import OPERATIONS
+from consumerkit.engine.server.protocol import Reply, Request, WireProtocol
+from consumerkit.engine.server.query import Query
+
+__all__ = ["SqsServer"]
+
+log = logging.getLogger("consumerkit.server")
+
+_JSON, _QUERY = AwsJson(), Query()
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+class SqsServer:
+    """One engine served over HTTP; ``application()`` is the aiohttp app (tests mount it in-process)."""
+
+    def __init__(self, engine: Engine, config: ServerConfig) -> None:
+        self.engine = engine
+        self.config = config
+        self.verifier = SigV4Verifier(config.credentials) if config.credentials else None
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=self.config.max_body_bytes)
+        app.router.add_get("/health", self.health)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        request_id = str(uuid.uuid4())
+        protocol: WireProtocol = _JSON if "X-Amz-Target" in request.headers else _QUERY
+        try:
+            reply = await self._answer(request, protocol, request_id)
+        except SqsError as error:
+            reply = protocol.error(error, request_id)
+        except Exception:
+            log.exception("internal error answering a %s request (request id %s)", protocol.name, request_id)
+            reply = protocol.error(SqsError("InternalError", "We encountered an internal error."), request_id)
+        return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
+
+    async def _answer(self, request: web.Request, protocol: WireProtocol, request_id: str) -> Reply:
+        wire = Request(
+            request.method,
+            request.path,
+            request.query_string,
+            request.headers,
+            await self._body(request),
+            self._base_url(request),
+        )
+        region = self._region(request, wire)
+        call = protocol.decode(wire)
+        operation = OPERATIONS[call.operation.name]
+        with self.engine.as_seen_by(region, wire.base_url):
+            members = await operation(self.engine, call.params)
+        return protocol.reply(call, members, request_id)
+
+    async def _body(self, request: web.Request) -> bytes:
+        limit = self.config.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            # refused on the header alone: a client announcing a huge body never gets to send it
+            raise _too_large(request.content_length, limit)
+        try:
+            with anyio.fail_after(self.config.body_timeout):
+                return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise _too_large(None, limit) from None
+        except TimeoutError:
+            raise SqsError(
+                "RequestTimeout", f"The request body was not received within {self.config.body_timeout:g} seconds."
+            ) from None
+
+    def _region(self, request: web.Request, wire: Request) -> str:
+        if self.verifier is not None:
+            return self.verifier.verify(wire.method, request.raw_path, wire.headers, wire.body)
+        return scope_region(wire.headers) or self.config.region
+
+    def _base_url(self, request: web.Request) -> str:
+        """The address the client used, so the queue URLs we hand back reach us the same way."""
+        host = request.headers.get("Host", "")
+        if not _HOST.fullmatch(host):
+            host = f"{self.config.host}:{self.config.port}"
+        return f"{self.config.scheme}://{host}"
+
+
+def _too_large(size: int | None, limit: int) -> SqsError:
+    told = f" of {size} bytes" if size is not None else ""
+    return SqsError("RequestEntityTooLarge", f"The request body{told} exceeds the limit of {limit} bytes.")
