@@ -1,21 +1,49 @@
-"""The engine suite runs every rule against every store: one test states one rule for all of them."""
+"""The engine suite runs every rule against every store, and once more over the wire: one test states one rule
+for all of them.
+
+``wire`` is the memory store behind the HTTP server, called through a real SDK client (``tests/engine/wire.py``);
+a test that cannot go over the wire says why with ``@pytest.mark.in_process(reason)`` and is deselected there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import anyio
 import pytest
 
 from consumerkit.engine import Engine, ManualClock
+from tests.engine.wire import served
+
+WIRE = "wire"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory://"
-    return f"sqlite:///{tmp_path / 'queues.db'}"
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the ``wire`` run of the tests marked ``in_process`` (every other run of them stays)."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        over_wire = callspec is not None and callspec.params.get("store_kind") == WIRE
+        (dropped if over_wire and item.get_closest_marker("in_process") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture(params=["memory", "sqlite", WIRE])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which store the engine runs on, and whether the suite reaches it over HTTP."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_url(store_kind: str, tmp_path: Path) -> str:
+    if store_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'queues.db'}"
+    return "memory://"  # wire: the memory store, behind the server
 
 
 @pytest.fixture
@@ -24,9 +52,13 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def engine(store_url: str, clock: ManualClock) -> AsyncIterator[Engine]:
+async def engine(store_kind: str, store_url: str, clock: ManualClock) -> AsyncIterator[Engine]:
     async with Engine.open(store_url, clock) as sqs:
-        yield sqs
+        if store_kind != WIRE:
+            yield sqs
+            return
+        async with served(sqs) as wire:
+            yield cast(Engine, wire)  # a stand-in with the engine's API, every operation an SDK call
 
 
 @pytest.fixture

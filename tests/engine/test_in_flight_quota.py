@@ -4,17 +4,24 @@ flight; a long poll, and any FIFO receive, just gets nothing. A small cap stands
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import anyio
 import pytest
 
 from consumerkit.engine import Engine, ManualClock, SendEntry, SqsError
+from tests.engine.conftest import WIRE
+from tests.engine.wire import served
 
 
 @pytest.fixture
-async def capped(store_url: str, clock: ManualClock) -> AsyncIterator[Engine]:
+async def capped(store_kind: str, store_url: str, clock: ManualClock) -> AsyncIterator[Engine]:
     async with Engine.open(store_url, clock, max_in_flight=3) as sqs:
-        yield sqs
+        if store_kind != WIRE:
+            yield sqs
+            return
+        async with served(sqs) as wire:  # OverLimit must cross the wire as SQS sends it: 403
+            yield cast(Engine, wire)
 
 
 async def _fill(engine: Engine, url: str, count: int, group: str | None = None) -> None:

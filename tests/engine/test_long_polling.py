@@ -221,6 +221,10 @@ async def test_after_a_parked_receive_is_cancelled_a_send_wakes_another(
     assert clock.now() == T0
 
 
+# In-process, cancelling the engine's coroutine between its wake-up and its look is possible; over HTTP the client's
+# cancel cannot reach the server's handler before that handler has run, so the message goes to the cancelled
+# request and stays in flight (as on SQS when a client gives up on a receive).
+@pytest.mark.in_process("cancels the engine's own coroutine between its wake-up and its look")
 async def test_a_woken_receive_cancelled_before_it_looks_passes_the_wake_on(
     engine: Engine, clock: ManualClock, queue: str
 ) -> None:
@@ -321,6 +325,8 @@ async def test_fifo_long_poll_parks_while_an_extended_head_blocks_its_group(
     assert clock.now() == T0 + 6
 
 
+# Opens its own Engine (a small quota) from ``store_url``: its [wire] run would only repeat the memory run in-process.
+@pytest.mark.in_process("opens its own in-process Engine with a custom in-flight quota")
 async def test_standard_long_poll_at_the_in_flight_cap_parks_until_its_deadline(
     store_url: str, clock: ManualClock
 ) -> None:

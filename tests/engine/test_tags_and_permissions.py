@@ -99,7 +99,16 @@ async def test_more_than_fifty_tags_at_create_is_rejected(engine: Engine) -> Non
     assert (await engine.list_queues()).urls == []
 
 
-@pytest.mark.parametrize("tags", [{"team": 5}, {5: "team"}, {"team": None}], ids=["int-value", "int-key", "none"])
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {"team": 5},
+        # JSON keys are strings: over the wire the key 5 arrives as the valid tag key "5"
+        pytest.param({5: "team"}, marks=pytest.mark.in_process("JSON keys are strings: 5 arrives as '5'")),
+        {"team": None},
+    ],
+    ids=["int-value", "int-key", "none"],
+)
 async def test_tags_that_are_not_strings_are_rejected(engine: Engine, queue: str, tags: dict[Any, Any]) -> None:
     """An invalid parameter, not a TypeError escaping the engine."""
     error = await fails(engine.tag_queue(queue, tags))
