@@ -207,7 +207,7 @@ class MessageOps(EngineContext):
 
     async def delete_message_batch(self, queue_url: str, entries: Sequence[DeleteEntry]) -> BatchResult[str]:
         entries = check.entries("Entries", entries, DeleteEntry)
-        check.batch_ids([e.id for e in entries])
+        check.batch_ids([e.id for e in entries], "DeleteMessageBatchRequestEntry")
         ok: list[str] = []
         failed: list[BatchFailure] = []
         seqs: list[int] = []
@@ -246,7 +246,7 @@ class MessageOps(EngineContext):
         self, queue_url: str, entries: Sequence[VisibilityEntry]
     ) -> BatchResult[str]:
         entries = check.entries("Entries", entries, VisibilityEntry)
-        check.batch_ids([e.id for e in entries])
+        check.batch_ids([e.id for e in entries], "ChangeMessageVisibilityBatchRequestEntry")
         ok: list[str] = []
         failed: list[BatchFailure] = []
         with self.store.transaction():

@@ -47,7 +47,7 @@ class SendOps(EngineContext):
 
     async def send_message_batch(self, queue_url: str, entries: Sequence[SendEntry]) -> BatchResult[SendResult]:
         entries = check.entries("Entries", entries, SendEntry)
-        check.batch_ids([e.id for e in entries])
+        check.batch_ids([e.id for e in entries], "SendMessageBatchRequestEntry")
         ok: list[tuple[SendEntry, MessageRecord]] = []
         failed: list[BatchFailure] = []
         with self.store.transaction():

@@ -177,13 +177,16 @@ def _attribute_value(name: str, value: MessageAttributeValue) -> int:
         )
     if base == "Binary":
         if not value.binary_value or value.string_value is not None:
-            raise SqsError.invalid_parameters(
-                f"Message (user) attribute '{name}' must contain a non-empty value of type 'Binary'."
+            raise SqsError(
+                "InvalidParameterValueException",
+                f"Message (user) attribute '{name}' must contain a non-empty value of type 'Binary'.",
             )
         return len(data_type) + len(value.binary_value)
     if not value.string_value or value.binary_value is not None:
-        raise SqsError.invalid_parameters(
-            f"Message (user) attribute '{name}' must contain a non-empty value of type '{base}'."
+        # As recorded against SQS, without the "One or more parameters are invalid" preamble
+        raise SqsError(
+            "InvalidParameterValueException",
+            f"Message (user) attribute '{name}' must contain a non-empty value of type '{base}'.",
         )
     if base == "Number":
         _number(name, value.string_value)
@@ -223,10 +226,11 @@ def fifo_token(value: str, param: str = "MessageGroupId") -> str:
     return value
 
 
-def batch_ids(ids: Sequence[str]) -> None:
-    """The rules every batch call shares: 1..10 entries, well-formed and distinct ids."""
+def batch_ids(ids: Sequence[str], entry: str) -> None:
+    """The rules every batch call shares: 1..10 entries, well-formed and distinct ids. ``entry`` is the
+    operation's entry type, which SQS names when there is none (``SendMessageBatchRequestEntry``)."""
     if not ids:
-        raise SqsError("EmptyBatchRequest", "There should be at least one entry in the request.")
+        raise SqsError("EmptyBatchRequest", f"There should be at least one {entry} in the request.")
     if len(ids) > m.MAX_BATCH_ENTRIES:
         raise SqsError(
             "TooManyEntriesInBatchRequest",

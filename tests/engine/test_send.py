@@ -196,10 +196,8 @@ async def test_empty_attribute_values_are_refused(
     engine: Engine, queue: str, value: MessageAttributeValue, kind: str
 ) -> None:
     error = await invalid(engine.send_message(queue, "x", attributes={"X": value}))
-    assert error.message == (
-        f"One or more parameters are invalid. Reason: Message (user) attribute 'X' must contain a non-empty "
-        f"value of type '{kind}'."
-    )
+    # SQS words this one without the "One or more parameters are invalid" preamble (SQS_SEMANTICS.md §1)
+    assert error.message == f"Message (user) attribute 'X' must contain a non-empty value of type '{kind}'."
 
 
 async def test_attribute_value_of_the_wrong_kind_is_refused(engine: Engine, queue: str) -> None:
