@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from typing import Any
 
 import anyio
 from aiohttp import web
@@ -39,6 +40,15 @@ class SqsServer:
         self.engine = engine
         self.config = config
         self.verifier = SigV4Verifier(config.credentials) if config.credentials else None
+        self._polls: set[anyio.CancelScope] = set()
+        self._closing = False
+
+    def close(self) -> None:
+        """Start stopping: every parked long poll answers at once with no messages, as if its wait had run out,
+        so clients get a normal reply rather than a dropped connection, and so do polls that arrive after this."""
+        self._closing = True
+        for scope in self._polls:
+            scope.cancel()
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self.config.max_body_bytes)
@@ -74,8 +84,24 @@ class SqsServer:
         call = protocol.decode(wire)
         operation = OPERATIONS[call.operation.name]
         with self.engine.as_seen_by(region, wire.base_url):
-            members = await operation(self.engine, call.params)
+            if call.operation.name == "ReceiveMessage":
+                members = await self._receive(call.params)
+            else:
+                members = await operation(self.engine, call.params)
         return protocol.reply(call, members, request_id)
+
+    async def _receive(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A receive that a stopping server can end early. A cancel reaches it only while it is parked (the
+        engine takes messages without awaiting), so an early end never loses messages it had taken."""
+        with anyio.CancelScope() as scope:
+            if self._closing:
+                scope.cancel()
+            self._polls.add(scope)
+            try:
+                return await OPERATIONS["ReceiveMessage"](self.engine, params)
+            finally:
+                self._polls.discard(scope)
+        return {}
 
     async def _body(self, request: web.Request) -> bytes:
         limit = self.config.max_body_bytes
@@ -83,6 +109,8 @@ class SqsServer:
             # refused on the header alone: a client announcing a huge body never gets to send it
             raise _too_large(request.content_length, limit)
         try:
+            if request.content.is_eof():  # the usual case, all of it already arrived: no timer to arm
+                return await request.read()
             with anyio.fail_after(self.config.body_timeout):
                 return await request.read()
         except web.HTTPRequestEntityTooLarge:

@@ -44,6 +44,8 @@ class AwsJson:
             document = json.loads(request.body or b"{}")
         except (ValueError, RecursionError):
             raise SqsError("SerializationException", "The request body is not a valid JSON document.") from None
+        if not isinstance(document, dict):
+            raise SqsError("SerializationException", "The request body must be a JSON object.")
         operation = shapes.operation(name)
         return Call(operation, shapes.decode_json(operation, document))
 

@@ -15,8 +15,8 @@ from consumerkit.engine.server.config import ServerConfig
 
 __all__ = ["serve"]
 
-# After a stop signal: no new connections at once; requests under way get this long to finish, then parked long
-# polls are cancelled (their clients see a closed connection and retry, as they would against SQS).
+# After a stop signal: parked long polls answer at once with no messages, no new connections are accepted, and
+# requests under way get this long to finish before their connections are closed.
 SHUTDOWN_GRACE = 3.0
 
 
@@ -39,8 +39,9 @@ async def serve(config: ServerConfig, ready: Callable[[str], None] = print) -> N
             endpoint=f"{config.scheme}://{config.host}:{config.port}",
         )
         async with engine:
+            server = SqsServer(engine, config)
             runner = web.AppRunner(
-                SqsServer(engine, config).application(),
+                server.application(),
                 handle_signals=False,
                 handler_cancellation=True,
                 shutdown_timeout=SHUTDOWN_GRACE,
@@ -56,4 +57,5 @@ async def serve(config: ServerConfig, ready: Callable[[str], None] = print) -> N
                 async for _ in signals:
                     break
             finally:
+                server.close()
                 await runner.cleanup()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from typing import Any
@@ -152,9 +153,10 @@ def _wrong_type(path: str, value: object, expected: str) -> SqsError:
 
 
 def _describe(value: object) -> str:
+    """A received value as the client wrote it (JSON spelling: null, true), cut short."""
     if isinstance(value, str | int | float | bool) or value is None:
-        return repr(value)[:64]
-    return f"<a {type(value).__name__}>"
+        return json.dumps(value, ensure_ascii=False)[:64]
+    return "[...]" if isinstance(value, list) else "{...}"
 
 
 # -- query: a flat form in, checked Python values out -----------------------------------------------------------

@@ -66,7 +66,7 @@ def test_json_missing_members_name_their_path() -> None:
 
 
 def test_json_document_must_be_an_object() -> None:
-    with pytest.raises(SqsError, match="must be an object"):
+    with pytest.raises(SqsError, match=r"Value \[\.\.\.\] for parameter ListQueuesRequest is invalid"):
         shapes.decode_json(_op("ListQueues"), [1, 2])
 
 
