@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,20 +32,19 @@ def consumerkit_serve(*args: str, env: dict[str, str] | None = None) -> Iterator
     race on the port and nothing to poll. On exit it must stop cleanly: exit status 0.
     """
     command = [sys.executable, "-m", "consumerkit", "serve", "--port", "0", *args]
+    # stderr to a file, not a pipe: nobody reads it while the server runs, and a full pipe would block the server
+    errors = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed below, after the process has exited)
     process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
+        command, stdout=subprocess.PIPE, stderr=errors, text=True, env={**os.environ, **(env or {})}
     )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()  # blocks until the server listens, or exits
         if not line.startswith(READY_PREFIX):
             process.kill()
-            _, err = process.communicate(timeout=10)
-            raise AssertionError(f"consumerkit serve did not start: {line!r} {err[-2000:]}")
+            process.wait(timeout=10)
+            errors.seek(0)
+            raise AssertionError(f"consumerkit serve did not start: {line!r} {errors.read()[-2000:]}")
         yield Served(line.removeprefix(READY_PREFIX).strip(), process)
     finally:
         if process.poll() is None:
@@ -55,3 +55,5 @@ def consumerkit_serve(*args: str, env: dict[str, str] | None = None) -> Iterator
             process.kill()
             process.wait()
             raise AssertionError("consumerkit serve did not stop within 15 s of SIGTERM") from None
+        finally:
+            errors.close()
