@@ -6,7 +6,15 @@ whole family in one place while still telling configuration mistakes from servic
 
 from __future__ import annotations
 
-__all__ = ["BackendError", "ConfigError", "ConsumerkitError"]
+__all__ = [
+    "BackendError",
+    "ConfigError",
+    "ConsumerkitError",
+    "PayloadError",
+    "QueueNotFoundError",
+    "Reject",
+    "TransientBackendError",
+]
 
 
 class ConsumerkitError(Exception):
@@ -19,3 +27,23 @@ class ConfigError(ConsumerkitError):
 
 class BackendError(ConsumerkitError):
     """A queue service refused or failed an operation."""
+
+
+class QueueNotFoundError(BackendError):
+    """The queue a handler or a call names does not exist on the backend."""
+
+
+class TransientBackendError(BackendError):
+    """The service failed or could not be reached (a reset, throttling, a 5xx); the same call may succeed later,
+    so the runtime retries it with back-off instead of giving up."""
+
+
+class PayloadError(ConsumerkitError):
+    """A message body could not be decoded into the handler's payload type. It is a handler failure: the message
+    is retried and, past the queue's ``maxReceiveCount``, dead-lettered; it never stops the worker."""
+
+
+class Reject(ConsumerkitError):
+    """Raised by a handler to say a message can never succeed: it goes straight to the queue's dead-letter
+    queue instead of being retried. On a queue without one it is retried like any failure (and a warning says
+    so), because a message is never dropped unasked."""

@@ -3,7 +3,7 @@
 It knows nothing of the consumer runtime; ``consumerkit.backends.local`` is its one bridge to it.
 """
 
-from consumerkit.engine.clock import Clock, ManualClock, SystemClock
+from consumerkit.clock import Clock, ManualClock, SystemClock
 from consumerkit.engine.engine import Engine
 from consumerkit.engine.errors import SqsError
 from consumerkit.engine.model import (

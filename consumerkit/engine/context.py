@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from consumerkit.clock import Clock, SystemClock
 from consumerkit.engine import semantics as rules
-from consumerkit.engine.clock import Clock, SystemClock
 from consumerkit.engine.errors import SqsError
 from consumerkit.engine.model import FIFO_SCAN_LIMIT, MessageRecord, QueueRecord
 from consumerkit.engine.receipts import ReceiptCodec

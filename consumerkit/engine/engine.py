@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from consumerkit.engine.clock import Clock
+from consumerkit.clock import Clock
 from consumerkit.engine.context import DEFAULT_ACCOUNT, DEFAULT_ENDPOINT, DEFAULT_REGION
 from consumerkit.engine.messages import MessageOps
 from consumerkit.engine.movetasks import MoveTaskOps

@@ -1,9 +1,10 @@
-"""Time, injected.
+"""Time, injected: one clock for the engine and the runtime alike.
 
 Every SQS rule is a function of "now": visibility, delay, retention, deduplication windows, purge limits,
-long-poll deadlines. The engine reads time only through a :class:`Clock`, so tests move a
-:class:`ManualClock` forward instead of sleeping, and a long poll waiting on a manual clock wakes the moment
-the test advances past its deadline.
+long-poll deadlines; so is every duty of the runtime: heartbeats, back-off, handler timeouts, the drain
+deadline. Both read time only through a :class:`Clock`, so tests move a :class:`ManualClock` forward instead
+of sleeping, and a wait on a manual clock ends the moment the test advances past its deadline. The engine and
+the runtime share it, so one manual clock drives a worker and the queue it consumes from in step.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Protocol
 import anyio
 import anyio.lowlevel
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "sleep_until"]
 
 
 class Clock(Protocol):
@@ -90,3 +91,8 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(now={self._now})"
+
+
+async def sleep_until(clock: Clock, deadline: float) -> None:
+    """Wait until ``clock`` reaches ``deadline`` (cancellable, like every anyio wait)."""
+    await clock.wait(anyio.Event(), deadline)
