@@ -53,6 +53,23 @@ def test_server_is_a_transport_over_the_engine() -> None:
             assert not any(m.startswith("consumerkit.engine.server") for m in _imports(path)), path.name
 
 
+def test_runtime_sees_only_the_backend_protocol() -> None:
+    """The supervisor never knows which backend it has: no engine, no aiobotocore, no concrete backend."""
+    for path in sorted((PACKAGE / "runtime").rglob("*.py")):
+        for module in _imports(path):
+            assert not module.startswith(("consumerkit.engine", "aiobotocore", "botocore")), (path.name, module)
+            if module.startswith("consumerkit.backends"):
+                assert module == "consumerkit.backends.base", (path.name, module)
+
+
+def test_only_the_sqs_backend_imports_aiobotocore() -> None:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == PACKAGE / "backends" / "sqs.py" or PACKAGE / "engine" / "server" in path.parents:
+            continue  # the server uses botocore's model and signer, never aiobotocore
+        found = {m for m in _imports(path) if m.split(".")[0] in ("aiobotocore", "botocore", "aiohttp")}
+        assert not found, f"{path.relative_to(PACKAGE)} imports {sorted(found)}"
+
+
 def test_engine_rules_are_pure() -> None:
     """semantics.py decides; it neither reads a clock nor touches a store nor awaits."""
     source = (PACKAGE / "engine" / "semantics.py").read_text()
@@ -61,7 +78,31 @@ def test_engine_rules_are_pure() -> None:
 
 
 def test_public_api() -> None:
-    assert sorted(consumerkit.__all__) == ["BackendError", "ConfigError", "ConsumerkitError", "__version__"]
+    assert sorted(consumerkit.__all__) == [
+        "App",
+        "BackendError",
+        "ConfigError",
+        "ConsumerkitError",
+        "ExponentialBackoff",
+        "FixedBackoff",
+        "HandlerSpec",
+        "HandlerStatistics",
+        "JobCancelled",
+        "Message",
+        "Outcome",
+        "PayloadError",
+        "ProcessError",
+        "QueueNotFoundError",
+        "QueueSpec",
+        "Reject",
+        "RetryPolicy",
+        "Supervisor",
+        "SupervisorSettings",
+        "TransientBackendError",
+        "__version__",
+        "check_cancelled",
+        "run_process",
+    ]
     assert sorted(consumerkit.engine.__all__) == [
         "BatchFailure",
         "BatchResult",

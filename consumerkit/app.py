@@ -1,0 +1,168 @@
+"""App: the registry of handlers and queues, and the decorators that fill it. Nothing runs here.
+
+``@app.handler("videos")`` is sugar over :meth:`App.add_handler`, which takes a
+:class:`~consumerkit.handlers.HandlerSpec`; both validate at once, and the supervisor validates the whole app
+again at start. :meth:`App.serve` (async) and :meth:`App.run` (blocking) run it until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import anyio
+import anyio.abc
+
+from consumerkit.backends.base import Backend
+from consumerkit.backends.urls import DEFAULT_BACKEND, open_backend
+from consumerkit.clock import Clock
+from consumerkit.errors import ConfigError
+from consumerkit.handlers import HandlerSpec
+from consumerkit.queues import QueueSpec
+from consumerkit.runtime.events import Observer
+from consumerkit.runtime.retry import RetryPolicy
+from consumerkit.runtime.shutdown import watch_signals
+from consumerkit.runtime.supervisor import Supervisor, SupervisorSettings
+
+__all__ = ["App"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+BACKEND_ENV = "CONSUMERKIT_BACKEND"
+
+
+class App:
+    """A worker application: ``app = App()``, decorate handlers, then ``app.run()`` or ``consumerkit run``.
+
+    ``backend`` is a URL (``memory://``, ``sqlite:///path.db``, ``sqs://``, ``http://host:port``) or an open
+    :class:`~consumerkit.backends.Backend`; by default ``$CONSUMERKIT_BACKEND``, else a SQLite file under
+    ``.consumerkit/``. ``create_queues`` (default: yes on the local engine, no on SQS) creates the handlers'
+    queues, and the DLQs that :meth:`queue` declares, at start-up.
+    """
+
+    def __init__(
+        self,
+        backend: str | Backend | None = None,
+        *,
+        create_queues: bool | None = None,
+        drain_timeout: float = 25.0,
+    ) -> None:
+        self.backend = backend
+        self.settings = SupervisorSettings(drain_timeout=drain_timeout, create_queues=create_queues)
+        self.handlers: list[HandlerSpec] = []
+        self.queues: dict[str, QueueSpec] = {}
+
+    # -- the registry ---------------------------------------------------------------------------------------
+    def add_handler(self, spec: HandlerSpec) -> HandlerSpec:
+        if any(existing.queue == spec.queue for existing in self.handlers):
+            raise ConfigError(f"queue {spec.queue!r} already has a handler; one handler per queue")
+        self.handlers.append(spec)
+        return spec
+
+    def handler(
+        self,
+        queue: str,
+        *,
+        concurrency: int = 10,
+        visibility_timeout: int = 120,
+        heartbeat_interval: float | None = None,
+        batch: bool = False,
+        batch_size: int = 10,
+        timeout: float | None = None,
+        max_duration: float | None = None,
+        cap_warning: float | None = None,
+        retry: RetryPolicy | None = None,
+        wait_seconds: int = 20,
+        name: str | None = None,
+    ) -> Callable[[F], F]:
+        """Register the decorated function (async or sync) as the handler of ``queue``; see HandlerSpec."""
+        options: dict[str, Any] = {
+            "concurrency": concurrency,
+            "visibility_timeout": visibility_timeout,
+            "heartbeat_interval": heartbeat_interval,
+            "batch": batch,
+            "batch_size": batch_size,
+            "timeout": timeout,
+            "wait_seconds": wait_seconds,
+        }
+        if max_duration is not None:
+            options["max_duration"] = max_duration
+        if cap_warning is not None:
+            options["cap_warning"] = cap_warning
+        if retry is not None:
+            options["retry"] = retry
+
+        def register(func: F) -> F:
+            self.add_handler(HandlerSpec(queue, func, name or "", **options))
+            return func
+
+        return register
+
+    def queue(
+        self,
+        name: str,
+        *,
+        dead_letter: str | None = None,
+        max_receives: int = 5,
+        visibility_timeout: int | None = None,
+        attributes: Mapping[str, str] | None = None,
+    ) -> QueueSpec:
+        """Declare a queue (and its dead-letter queue) for creation at start-up."""
+        spec = QueueSpec(name, dead_letter, max_receives, visibility_timeout, dict(attributes or {}))
+        self.queues[name] = spec
+        return spec
+
+    # -- running --------------------------------------------------------------------------------------------
+    def supervisor(
+        self, backend: Backend, *, clock: Clock | None = None, observers: Sequence[Observer] = ()
+    ) -> Supervisor:
+        return Supervisor(
+            backend, self.handlers, list(self.queues.values()), settings=self.settings, clock=clock,
+            observers=observers,
+        )  # fmt: skip
+
+    def backend_url(self) -> str:
+        if isinstance(self.backend, str):
+            return self.backend
+        return os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
+
+    async def serve(
+        self,
+        backend: str | Backend | None = None,
+        *,
+        clock: Clock | None = None,
+        observers: Sequence[Observer] = (),
+        handle_signals: bool = True,
+        task_status: anyio.abc.TaskStatus[Supervisor] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Run until SIGTERM/SIGINT (or the returned supervisor's ``stop()``), then drain and return."""
+        chosen = backend if backend is not None else self.backend
+        if chosen is None or isinstance(chosen, str):
+            url = chosen or self.backend_url()
+            concurrency = sum(spec.concurrency for spec in self.handlers)
+            async with open_backend(url, clock=clock, max_connections=max(10, concurrency + 4)) as opened:
+                await self._serve(opened, clock, observers, handle_signals, task_status)
+        else:
+            await self._serve(chosen, clock, observers, handle_signals, task_status)
+
+    async def _serve(
+        self,
+        backend: Backend,
+        clock: Clock | None,
+        observers: Sequence[Observer],
+        handle_signals: bool,
+        task_status: anyio.abc.TaskStatus[Supervisor],
+    ) -> None:
+        supervisor = self.supervisor(backend, clock=clock, observers=observers)
+        async with anyio.create_task_group() as tg:
+            if handle_signals:
+                tg.start_soon(watch_signals, supervisor)
+            await tg.start(supervisor.run)
+            task_status.started(supervisor)
+            await supervisor.wait_stopped()
+            tg.cancel_scope.cancel()
+
+    def run(self, backend: str | Backend | None = None) -> None:
+        """Blocking: run the worker in a fresh event loop until it is told to stop."""
+        anyio.run(functools.partial(self.serve, backend))

@@ -1,0 +1,84 @@
+"""Everything one handler's tasks share: its spec, its queue, its leases, its acker, its counters.
+
+The poller, the jobs, the heartbeat and the acker each take this one object, rather than a dozen arguments,
+and the supervisor builds one per handler. Settling a message (its outcome, its statistics, the observers)
+happens here, in one place, whatever path led to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import anyio
+import structlog
+
+from consumerkit.backends.base import Backend
+from consumerkit.clock import Clock
+from consumerkit.handlers import HandlerSpec
+from consumerkit.runtime.acks import Acker
+from consumerkit.runtime.events import HandlerStatistics, Observer, Outcome
+from consumerkit.runtime.heartbeat import Heartbeat
+from consumerkit.runtime.leases import Lease, Slots
+from consumerkit.runtime.timers import Timers
+
+__all__ = ["HandlerContext"]
+
+log = structlog.get_logger("consumerkit.runtime")
+
+
+class HandlerContext:
+    def __init__(
+        self,
+        spec: HandlerSpec,
+        queue_url: str,
+        backend: Backend,
+        clock: Clock,
+        timers: Timers,
+        observers: Sequence[Observer] = (),
+        dead_letter_url: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.queue_url = queue_url
+        self.backend = backend
+        self.clock = clock
+        self.timers = timers
+        self.observers = tuple(observers)
+        self.dead_letter_url = dead_letter_url
+        self.leases: dict[int, Lease] = {}  # by id(lease): two deliveries of one message are two leases
+        self.slots = Slots(spec.concurrency)
+        self.limiter = anyio.CapacityLimiter(spec.concurrency)  # threads for a sync handler: one per slot
+        self.stats = HandlerStatistics(spec.queue, spec.name, spec.concurrency)
+        self.acker = Acker(self, self.finish)
+        self.heartbeat = Heartbeat(self)
+        self.receiving = True
+
+    def lease(self, raw_lease: Lease) -> Lease:
+        self.leases[id(raw_lease)] = raw_lease
+        return raw_lease
+
+    def finish(self, lease: Lease, outcome: str, error: BaseException | None = None) -> None:
+        """The message's fate is settled (and acknowledged, where it needed a call): forget it, count it, tell
+        the observers."""
+        if self.leases.pop(id(lease), None) is None:
+            return
+        lease.clear_timers()
+        now = self.clock.now()
+        self.stats.outcomes[outcome] += 1
+        self.stats.last_processed = now
+        if not self.observers:
+            return
+        sent = lease.raw.attributes.get("SentTimestamp")
+        wait = None if sent is None else max(0.0, lease.received_at - int(sent) / 1000)
+        event = Outcome(
+            self.spec.queue, self.spec.name, lease.message_id, outcome, lease.receive_count,
+            now - lease.started_at, wait, error,
+        )  # fmt: skip
+        for observer in self.observers:
+            try:
+                observer(event)
+            except Exception:  # an observer's bug must not stop the worker
+                log.exception("observer failed", observer=repr(observer))
+
+    @property
+    def idle(self) -> bool:
+        return not self.leases and not self.acker.pending

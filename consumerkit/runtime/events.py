@@ -1,0 +1,67 @@
+"""What the supervisor reports: one :class:`Outcome` per message when its fate is settled, and plain
+statistics records. Observers (tests, and the metrics and logs of ``consumerkit.observability``) only read
+these; they never steer the runtime."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["OUTCOMES", "HandlerStatistics", "Observer", "Outcome"]
+
+# success: deleted. error: failed, retried after back-off. timeout: overran its timeout, retried likewise.
+# rejected: sent to the dead-letter queue. released: given back (shutdown, the 12-hour cap, Message.release).
+# lease_lost: SQS no longer knew the receipt (it expired, or another worker holds the message); not touched.
+OUTCOMES = ("success", "error", "timeout", "rejected", "released", "lease_lost")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    queue: str
+    handler: str
+    message_id: str
+    outcome: str
+    receive_count: int
+    duration: float  # seconds from the job's start to its end
+    queue_wait: float | None = None  # seconds from SentTimestamp to receipt, where SQS said
+    error: BaseException | None = None
+
+
+Observer = Callable[[Outcome], None]
+
+
+@dataclass(slots=True)
+class HandlerStatistics:
+    """Counters of one handler, updated in place by the runtime; copy with :meth:`snapshot` to keep one."""
+
+    queue: str
+    handler: str
+    slots: int
+    in_progress: int = 0
+    received: int = 0
+    receive_requests: Counter[str] = field(default_factory=Counter)  # messages | empty | error
+    outcomes: Counter[str] = field(default_factory=Counter)
+    extensions: Counter[str] = field(default_factory=Counter)  # ok | error
+    visibility_batches: int = 0
+    delete_batches: int = 0
+    cap_reached: int = 0
+    redeliveries: int = 0
+    last_processed: float | None = None
+
+    def snapshot(self) -> HandlerStatistics:
+        return HandlerStatistics(
+            self.queue,
+            self.handler,
+            self.slots,
+            self.in_progress,
+            self.received,
+            Counter(self.receive_requests),
+            Counter(self.outcomes),
+            Counter(self.extensions),
+            self.visibility_batches,
+            self.delete_batches,
+            self.cap_reached,
+            self.redeliveries,
+            self.last_processed,
+        )

@@ -1,0 +1,171 @@
+"""A job: one handler call on one message (or one batch), and the settling of what it returns.
+
+The life of a message reads top-down here: start (timers set, the heartbeat already covers it) → the handler
+runs inside a cancel scope → the outcome is decided → the message is settled: deleted on success, made visible
+after the retry policy's back-off on failure, sent to the dead-letter queue on :class:`~consumerkit.Reject`,
+released on shutdown or at the 12-hour cap, left alone when the lease was lost.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import anyio
+import structlog
+
+from consumerkit.backends.base import OutgoingMessage
+from consumerkit.errors import BackendError, PayloadError, Reject
+from consumerkit.message import Message
+from consumerkit.runtime.context import HandlerContext
+from consumerkit.runtime.leases import Lease
+from consumerkit.runtime.threads import run_in_thread
+
+__all__ = ["run_job"]
+
+log = structlog.get_logger("consumerkit.jobs")
+
+# Why a job was cancelled → what becomes of its message.
+_CANCELLED = {"timeout": "timeout", "max_duration": "released", "shutdown": "released", "lease_lost": "lease_lost"}
+
+
+async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
+    spec, now = ctx.spec, ctx.clock.now()
+    ctx.stats.in_progress += len(leases)
+    flag = threading.Event()
+    for lease in leases:
+        lease.started_at = now
+        lease.cancelled = flag  # one batch, one thread, one flag
+        ctx.heartbeat.watch_cap(lease, now)
+    outcomes: dict[int, tuple[str, BaseException | None]] = {}
+    try:
+        with anyio.CancelScope() as scope:
+            for lease in leases:
+                lease.scope = scope
+            if spec.timeout is not None:
+                leases[0].timers.append(ctx.timers.call_at(now + spec.timeout, lambda: _cancel(leases, "timeout")))
+            outcomes = await _call(ctx, leases)
+        if scope.cancelled_caught:
+            reason = next((lease.reason for lease in leases if lease.reason), "shutdown")
+            outcomes = {id(lease): (_CANCELLED[lease.reason or reason], None) for lease in leases}
+        for lease in leases:
+            outcome, error = outcomes.get(id(lease), ("success", None))
+            await settle(ctx, lease, outcome, error)
+    finally:
+        ctx.stats.in_progress -= len(leases)
+        ctx.slots.give(1)
+
+
+def _cancel(leases: Sequence[Lease], reason: str) -> None:
+    for lease in leases:
+        lease.cancel(reason)
+
+
+async def _call(ctx: HandlerContext, leases: Sequence[Lease]) -> dict[int, tuple[str, BaseException | None]]:
+    """Run the handler; map each lease to (outcome, error) for those that did not simply succeed."""
+    spec, sig = ctx.spec, ctx.spec.signature
+    outcomes: dict[int, tuple[str, BaseException | None]] = {}
+    called: list[tuple[Lease, Message]] = []
+    args: list[Any] = []
+    for lease in leases:
+        message = Message(lease.raw, spec.queue, lease)
+        try:
+            args.append(message if sig.decode is None else sig.decode(message))
+        except PayloadError as error:
+            outcomes[id(lease)] = ("error", error)
+            _log_failure(ctx, lease, error)
+            continue
+        called.append((lease, message))
+    if not called:
+        return outcomes
+    if spec.batch:
+        call_args: tuple[Any, ...] = (args,)
+    else:
+        call_args = (args[0], called[0][1]) if sig.with_message else (args[0],)
+    try:
+        if sig.is_async:
+            result = await spec.func(*call_args)
+        else:
+            result = await run_in_thread(spec.func, call_args, leases[0].cancelled, ctx.limiter)
+        failed = _failed(result, called) if spec.batch and result is not None else []
+    except Reject as error:
+        return outcomes | {id(lease): ("rejected", error) for lease, _ in called}
+    except Exception as error:
+        _log_failure(ctx, called[0][0], error, len(called))
+        return outcomes | {id(lease): ("error", error) for lease, _ in called}
+    return outcomes | {id(lease): ("error", None) for lease in failed}
+
+
+def _failed(result: object, called: list[tuple[Lease, Message]]) -> list[Lease]:
+    """A batch handler returns the messages (or their ids) that failed; the others succeeded."""
+    if not isinstance(result, Iterable) or isinstance(result, str | bytes):
+        raise TypeError(f"a batch handler returns None or the failed messages, not {type(result).__name__}")
+    wanted = {item.id if isinstance(item, Message) else item for item in result}
+    return [lease for lease, message in called if message.id in wanted]
+
+
+def _log_failure(ctx: HandlerContext, lease: Lease, error: BaseException, count: int = 1) -> None:
+    log.warning(
+        "handler failed",
+        queue=ctx.spec.queue,
+        handler=ctx.spec.name,
+        message_id=lease.message_id,
+        receive_count=lease.receive_count,
+        messages=count,
+        exc_info=error,
+    )
+
+
+async def settle(ctx: HandlerContext, lease: Lease, outcome: str, error: BaseException | None) -> None:
+    """Decide the message's fate, once: later decisions (a job ending after Message.release) change nothing."""
+    if lease.settled:
+        return
+    lease.settled = True
+    if outcome == "success":
+        ctx.acker.delete(lease)
+    elif outcome in ("error", "timeout"):
+        _retry(ctx, lease, outcome, error)
+    elif outcome == "released":
+        ctx.acker.change(lease, 0, "released")
+    elif outcome == "rejected":
+        await _reject(ctx, lease, error)
+    else:  # lease_lost: whoever holds the message now decides
+        ctx.finish(lease, outcome, error)
+
+
+def _retry(ctx: HandlerContext, lease: Lease, outcome: str, error: BaseException | None) -> None:
+    room = max(0, int(lease.cap - ctx.clock.now()))
+    delay = max(0, min(int(ctx.spec.retry.delay(lease.receive_count)), room))
+    ctx.acker.change(lease, delay, outcome, error)
+
+
+async def _reject(ctx: HandlerContext, lease: Lease, error: BaseException | None) -> None:
+    """Copy the message to the dead-letter queue, then delete it; with no DLQ, retry it as a failure."""
+    if ctx.dead_letter_url is None:
+        log.warning(
+            "Reject on a queue without a dead-letter queue: retried as a failure instead",
+            queue=ctx.spec.queue,
+            message_id=lease.message_id,
+        )
+        _retry(ctx, lease, "error", error)
+        return
+    raw, fifo = lease.raw, ctx.dead_letter_url.endswith(".fifo")
+    copy = OutgoingMessage(
+        raw.body,
+        "0",
+        message_attributes=raw.message_attributes or None,
+        group_id=raw.attributes.get("MessageGroupId"),
+        # SQS: a deduplication id only on FIFO queues; the message id keeps a retried Reject from doubling it
+        deduplication_id=(raw.attributes.get("MessageDeduplicationId") or raw.message_id) if fifo else None,
+    )
+    try:
+        _, failures = await ctx.backend.send_message_batch(ctx.dead_letter_url, [copy])
+        problem = f"{failures[0].code}: {failures[0].message}" if failures else None
+    except BackendError as send_error:
+        problem = str(send_error)
+    if problem is not None:
+        log.warning("Reject: could not send to the dead-letter queue; retried", queue=ctx.spec.queue, error=problem)
+        _retry(ctx, lease, "error", error)
+        return
+    ctx.acker.delete(lease, "rejected", error)

@@ -1,0 +1,241 @@
+"""The supervisor: one task group that runs an app's handlers against a backend, and stops them well.
+
+Per handler: pollers (receive for free slots), jobs (one task each, in the handler's pool), a heartbeat and an
+acker. One timer task serves every handler. The life cycle, top-down:
+
+* **start**: resolve (or create) each queue and its dead-letter queue, then start every handler's tasks;
+* **run**: receive → job → heartbeat while it runs → delete | retry | reject | release;
+* **stop** (:meth:`Supervisor.stop`, e.g. on SIGTERM): stop receiving at once (pending long polls are
+  cancelled), keep heartbeating, let running jobs finish until ``drain_timeout``; then cancel what is left and
+  release its messages (visibility 0, batched), flush pending acks, return. ``stop(immediate=True)`` (a second
+  signal) skips the wait.
+
+Transient backend errors never end it: receives, heartbeats and acks retry with back-off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import anyio.abc
+import structlog
+
+from consumerkit.backends.base import Backend
+from consumerkit.clock import Clock, SystemClock, sleep_until
+from consumerkit.errors import BackendError, ConfigError, QueueNotFoundError, TransientBackendError
+from consumerkit.handlers import HandlerSpec
+from consumerkit.queues import QueueSpec
+from consumerkit.runtime.context import HandlerContext
+from consumerkit.runtime.events import HandlerStatistics, Observer
+from consumerkit.runtime.poller import Poller, poller_count
+from consumerkit.runtime.timers import Timers
+
+__all__ = ["Supervisor", "SupervisorSettings"]
+
+FINAL_GRACE = 10.0  # after cancelling, how long releases and the last acks may take
+log = structlog.get_logger("consumerkit.supervisor")
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorSettings:
+    drain_timeout: float = 25.0  # fits the 30 s SIGTERM budget of ECS and Kubernetes, with room to release
+    create_queues: bool | None = None  # None: whatever the backend does by default (local yes, SQS no)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.drain_timeout <= 172_800:
+            raise ConfigError(f"drain_timeout={self.drain_timeout!r} is out of range: 0..172800 seconds")
+
+    def replace(self, **changes: Any) -> SupervisorSettings:
+        return dataclasses.replace(self, **changes)
+
+
+class Supervisor:
+    def __init__(
+        self,
+        backend: Backend,
+        handlers: Sequence[HandlerSpec],
+        queues: Sequence[QueueSpec] = (),
+        *,
+        settings: SupervisorSettings | None = None,
+        clock: Clock | None = None,
+        observers: Sequence[Observer] = (),
+    ) -> None:
+        check_handlers(handlers)
+        self.backend = backend
+        self.handlers = tuple(handlers)
+        self.queues = {q.name: q for q in queues}
+        self.settings = settings or SupervisorSettings()
+        self.clock = clock or SystemClock()
+        self.observers = tuple(observers)
+        self.timers = Timers(self.clock)
+        self.contexts: list[HandlerContext] = []
+        self.started = anyio.Event()
+        self.stopped = anyio.Event()
+        self.draining = False
+        self._stop = anyio.Event()
+        self._immediate = anyio.Event()
+        self._pollers: list[Poller] = []
+
+    def stop(self, *, immediate: bool = False) -> None:
+        """Begin the graceful drain; ``immediate`` cancels running jobs now instead of waiting for them."""
+        self._stop.set()
+        if immediate:
+            self._immediate.set()
+
+    async def wait_stopped(self) -> None:
+        await self.stopped.wait()
+
+    def statistics(self) -> list[HandlerStatistics]:
+        return [ctx.stats.snapshot() for ctx in self.contexts]
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await self._run(task_status)
+        finally:
+            self.stopped.set()
+
+    async def _run(self, task_status: anyio.abc.TaskStatus[None]) -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.timers.run)
+            with anyio.CancelScope() as setup:
+                tg.start_soon(self._cancel_on_stop, setup)
+                self.contexts = [await self._prepare(spec) for spec in self.handlers]
+            if setup.cancelled_caught:
+                tg.cancel_scope.cancel()
+                task_status.started()
+                return
+            finished = [anyio.Event() for _ in self.contexts]
+            for ctx, done in zip(self.contexts, finished, strict=True):
+                tg.start_soon(self._serve, ctx, done)
+            self.started.set()
+            task_status.started()
+            log.info("worker started", handlers=[spec.name for spec in self.handlers])
+            await self._stop.wait()
+            await self._drain(finished)
+            tg.cancel_scope.cancel()
+        log.info("worker stopped")
+
+    async def _cancel_on_stop(self, scope: anyio.CancelScope) -> None:
+        await self._stop.wait()
+        scope.cancel()
+
+    # -- start ----------------------------------------------------------------------------------------------
+    async def _prepare(self, spec: HandlerSpec) -> HandlerContext:
+        """Resolve the handler's queue (creating it where wanted) and its DLQ; transient errors are retried."""
+        delay = 1.0
+        while True:
+            try:
+                url = await self._queue_url(spec.queue)
+                dlq = await self._dead_letter_url(url)
+                break
+            except TransientBackendError as error:
+                log.warning("queue service unreachable at start-up; retrying", queue=spec.queue, error=str(error))
+                await sleep_until(self.clock, self.clock.now() + delay)
+                delay = min(delay * 2, 30.0)
+        return HandlerContext(spec, url, self.backend, self.clock, self.timers, self.observers, dlq)
+
+    def _creates(self) -> bool:
+        wanted = self.settings.create_queues
+        return self.backend.creates_queues if wanted is None else wanted
+
+    async def _queue_url(self, name: str) -> str:
+        declared = self.queues.get(name)
+        if self._creates():
+            if declared is not None and declared.dead_letter is not None:
+                dlq_url = await self.backend.create_queue(declared.dead_letter, declared.dead_letter_attributes())
+                arn = (await self.backend.get_queue_attributes(dlq_url, ["QueueArn"]))["QueueArn"]
+                return await self.backend.create_queue(name, declared.attributes(arn))
+            return await self.backend.create_queue(name, declared.attributes(None) if declared else None)
+        try:
+            return await self.backend.get_queue_url(name)
+        except QueueNotFoundError:
+            raise ConfigError(
+                f"queue {name!r} does not exist; create it, or declare it with app.queue({name!r}, ...) and start "
+                "with create_queues=True"
+            ) from None
+
+    async def _dead_letter_url(self, url: str) -> str | None:
+        """The DLQ named by the queue's RedrivePolicy, for Reject; None if it has none we can reach."""
+        policy = (await self.backend.get_queue_attributes(url, ["RedrivePolicy"])).get("RedrivePolicy")
+        if not policy:
+            return None
+        try:
+            name = str(json.loads(policy)["deadLetterTargetArn"]).rsplit(":", 1)[-1]
+            return await self.backend.get_queue_url(name)
+        except (ValueError, KeyError, BackendError) as error:
+            log.warning("dead-letter queue not reachable; Reject will retry instead", queue=url, error=str(error))
+            return None
+
+    # -- run ------------------------------------------------------------------------------------------------
+    async def _serve(self, ctx: HandlerContext, done: anyio.Event) -> None:
+        try:
+            async with anyio.create_task_group() as service:
+                service.start_soon(ctx.heartbeat.run)
+                service.start_soon(ctx.acker.run)
+                async with anyio.create_task_group() as jobs:
+                    pollers = [Poller(ctx, jobs) for _ in range(poller_count(ctx.spec.concurrency, ctx.spec.batch))]
+                    self._pollers += pollers
+                    if ctx.receiving:
+                        for poller in pollers:
+                            jobs.start_soon(poller.run)
+                await ctx.acker.wait_idle()
+                service.cancel_scope.cancel()
+        finally:
+            done.set()
+
+    # -- stop -----------------------------------------------------------------------------------------------
+    async def _drain(self, finished: list[anyio.Event]) -> None:
+        self.draining = True
+        for ctx in self.contexts:
+            ctx.receiving = False
+        for poller in self._pollers:
+            poller.stop()
+        running = sum(len(ctx.leases) for ctx in self.contexts)
+        log.info("draining: receiving stopped", running=running, drain_timeout=self.settings.drain_timeout)
+        all_done = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_set_when_all, finished, all_done)
+            deadline = self.clock.now() + self.settings.drain_timeout
+            tg.start_soon(_set_when, self._immediate, all_done)
+            await self.clock.wait(all_done, deadline)
+            if not all(event.is_set() for event in finished):
+                left = sum(len(ctx.leases) for ctx in self.contexts)
+                log.warning("drain deadline reached: cancelling running jobs and releasing them", running=left)
+                for ctx in self.contexts:
+                    for lease in list(ctx.leases.values()):
+                        lease.cancel("shutdown")
+                with anyio.move_on_after(FINAL_GRACE):
+                    for event in finished:
+                        await event.wait()
+            tg.cancel_scope.cancel()
+
+
+async def _set_when_all(events: list[anyio.Event], target: anyio.Event) -> None:
+    for event in events:
+        await event.wait()
+    target.set()
+
+
+async def _set_when(source: anyio.Event, target: anyio.Event) -> None:
+    await source.wait()
+    target.set()
+
+
+def check_handlers(handlers: Sequence[HandlerSpec]) -> None:
+    """Validated again at start: a registry can be filled by hand, not only by the decorator."""
+    if not handlers:
+        raise ConfigError("the app has no handlers: register one with @app.handler(queue)")
+    seen: dict[str, str] = {}
+    for spec in handlers:
+        if not isinstance(spec, HandlerSpec):
+            raise ConfigError(f"handlers: {spec!r} is not a HandlerSpec")
+        if spec.queue in seen:
+            raise ConfigError(
+                f"queue {spec.queue!r} has two handlers, {seen[spec.queue]!r} and {spec.name!r}: one per queue"
+            )
+        seen[spec.queue] = spec.name

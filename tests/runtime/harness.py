@@ -1,0 +1,120 @@
+"""Running an app under test: the supervisor in a task group, its outcomes collected, waits on events only."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import anyio.lowlevel
+
+from consumerkit import App, Outcome, Supervisor
+from consumerkit.backends import Backend, OutgoingMessage
+from consumerkit.clock import Clock
+
+WAIT = 20.0  # the most any test waits for an event before it fails
+
+
+@dataclass
+class Outcomes:
+    """An observer that keeps every outcome and lets a test wait for the n-th."""
+
+    items: list[Outcome] = field(default_factory=list)
+    _changed: anyio.Event = field(default_factory=anyio.Event)
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.items.append(outcome)
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def wait(self, count: int, within: float = WAIT) -> list[Outcome]:
+        with anyio.fail_after(within):
+            while len(self.items) < count:
+                await self._changed.wait()
+        return self.items
+
+    def kinds(self) -> list[str]:
+        return [o.outcome for o in self.items]
+
+
+class Gate:
+    """Handlers wait on it; the test opens it, and can wait until n handlers have started."""
+
+    def __init__(self) -> None:
+        self.open = anyio.Event()
+        self.started = 0
+        self._changed = anyio.Event()
+
+    async def enter(self) -> None:
+        self.started += 1
+        self._changed.set()
+        self._changed = anyio.Event()
+        await self.open.wait()
+
+    async def wait_started(self, count: int, within: float = WAIT) -> None:
+        with anyio.fail_after(within):
+            while self.started < count:
+                await self._changed.wait()
+
+
+@asynccontextmanager
+async def running(
+    app: App, backend: Backend, *, clock: Clock | None = None, observers: Sequence[Callable[[Outcome], None]] = ()
+) -> AsyncIterator[tuple[Supervisor, Outcomes]]:
+    """Run ``app`` on ``backend`` until the block ends, then stop it and wait for the drain to finish."""
+    outcomes = Outcomes()
+    async with anyio.create_task_group() as tg:
+        supervisor: Supervisor = await tg.start(_serve, app, backend, clock, [outcomes, *observers])
+        try:
+            yield supervisor, outcomes
+        finally:
+            supervisor.stop()
+            with anyio.fail_after(WAIT):
+                await supervisor.wait_stopped()
+
+
+async def _serve(
+    app: App,
+    backend: Backend,
+    clock: Clock | None,
+    observers: list[Callable[[Outcome], None]],
+    *,
+    task_status: anyio.abc.TaskStatus[Supervisor],
+) -> None:
+    await app.serve(backend, clock=clock, observers=observers, handle_signals=False, task_status=task_status)
+
+
+async def send(backend: Backend, queue_url: str, *bodies: str) -> None:
+    for start in range(0, len(bodies), 10):
+        chunk = bodies[start : start + 10]
+        _, failed = await backend.send_message_batch(
+            queue_url, [OutgoingMessage(body, str(n)) for n, body in enumerate(chunk)]
+        )
+        assert not failed, failed
+
+
+def url_of(supervisor: Supervisor, queue: str) -> str:
+    return next(ctx.queue_url for ctx in supervisor.contexts if ctx.spec.queue == queue)
+
+
+async def settle() -> None:
+    """Return once every other task is blocked (on the clock, an event, a socket): whatever the last step made
+    due has been done. Like ``anyio.wait_all_tasks_blocked``, which sleeps 0.1 s between looks; this one only
+    yields, so a test can take thousands of clock steps."""
+    me = asyncio.current_task()
+    quiet = 0
+    for _ in range(100_000):
+        await asyncio.sleep(0)
+        # Several quiet rounds in a row: a task that just ended wakes its waiter through a callback the loop
+        # runs on its next round, so one look could catch everyone "blocked" in between.
+        quiet = quiet + 1 if all(task is me or _blocked(task) for task in asyncio.all_tasks()) else 0
+        if quiet >= 3:
+            return
+    raise AssertionError("the worker's tasks never settled")
+
+
+def _blocked(task: asyncio.Task[object]) -> bool:
+    waiter = getattr(task, "_fut_waiter", None)  # what the task awaits; asyncio's own field, as anyio reads it
+    return waiter is not None and not waiter.done()

@@ -1,0 +1,172 @@
+"""The bounded pool: pollers ask only for free slots; sync handlers run in threads; a job's manual controls."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import anyio
+import anyio.to_thread
+import pytest
+
+from consumerkit import App, ConfigError, FixedBackoff, Message, check_cancelled
+from consumerkit.backends import LocalBackend, QueueMessage
+from consumerkit.clock import ManualClock
+from consumerkit.engine import Engine
+from tests.runtime.harness import Gate, running, send, settle, url_of
+
+
+class Recording(LocalBackend):
+    """The real engine, with a note of how many messages each receive asked for."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.asked: list[int] = []
+
+    async def receive_messages(
+        self, queue_url: str, *, max_messages: int, wait_seconds: int, visibility_timeout: int
+    ) -> list[QueueMessage]:
+        self.asked.append(max_messages)
+        return await super().receive_messages(
+            queue_url, max_messages=max_messages, wait_seconds=wait_seconds, visibility_timeout=visibility_timeout
+        )
+
+
+async def test_no_message_waits_in_memory_while_its_visibility_burns(
+    engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    backend = Recording(engine)
+    app = App()
+    gate = Gate()
+
+    @app.handler(queue_name, concurrency=3)
+    async def encode(message: Message) -> None:
+        await gate.enter()
+
+    async with running(app, backend, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(backend, url, *[f"job {n}" for n in range(7)])
+        await gate.wait_started(3)
+        await settle()
+        stats = await engine.queue_stats(url)
+        assert (stats.in_flight, stats.visible) == (3, 4)  # only as many taken as there are slots
+        assert supervisor.statistics()[0].in_progress == 3
+        assert all(n <= 3 for n in backend.asked)
+        gate.open.set()
+        await outcomes.wait(7)
+    assert all(n <= 3 for n in backend.asked)
+
+
+async def test_a_big_pool_asks_for_ten_at_a_time(engine: Engine, clock: ManualClock, queue_name: str) -> None:
+    backend = Recording(engine)
+    app = App()
+
+    @app.handler(queue_name, concurrency=40)
+    async def quick(message: Message) -> None:
+        pass
+
+    async with running(app, backend, clock=clock) as (supervisor, outcomes):
+        await send(backend, url_of(supervisor, queue_name), *[f"job {n}" for n in range(100)])
+        await outcomes.wait(100)
+    assert max(backend.asked) == 10
+    stats = supervisor.statistics()[0]
+    # one delete call per ten messages, as a busy worker should
+    assert stats.delete_batches <= 12
+
+
+async def test_a_sync_handler_runs_in_a_thread_and_stops_at_its_next_check(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+    stopped = threading.Event()
+    in_thread: list[bool] = []
+    entered = threading.Event()
+    release = threading.Event()
+
+    @app.handler(queue_name, timeout=5, retry=FixedBackoff(600))
+    def encode(message: Message) -> None:
+        in_thread.append(threading.current_thread() is not threading.main_thread())
+        entered.set()
+        try:
+            while not release.wait(0.005):  # a long job, checking between its steps
+                check_cancelled()
+        except BaseException:
+            stopped.set()
+            raise
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), "sync job")
+        assert await anyio.to_thread.run_sync(entered.wait, 10)
+        clock.advance(5)
+        await outcomes.wait(1)
+        assert await anyio.to_thread.run_sync(stopped.wait, 10)
+    assert in_thread == [True]
+    assert outcomes.kinds() == ["timeout"]
+
+
+async def test_message_release_gives_it_back_without_a_failure(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+    counts: list[int] = []
+
+    @app.handler(queue_name)
+    async def defer(message: Message) -> None:
+        counts.append(message.receive_count)
+        if message.receive_count == 1:
+            await message.release(delay=10)
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), "later")
+        await outcomes.wait(1)
+        await settle()
+        clock.advance(9)
+        await settle()
+        assert counts == [1]
+        clock.advance(1)
+        await outcomes.wait(2)
+    assert outcomes.kinds() == ["released", "success"]
+
+
+async def test_message_extend_keeps_it_past_the_heartbeats_horizon(
+    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+    done = anyio.Event()
+    errors: list[str] = []
+
+    @app.handler(queue_name, visibility_timeout=30, heartbeat_interval=25)
+    async def long(message: Message) -> None:
+        await message.extend(3600)
+        with pytest.raises(ConfigError) as info:
+            await message.extend(43_200)
+        errors.append(str(info.value))
+        await done.wait()
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(local, url, "long")
+        await settle()
+        clock.advance(1000)  # far past the 30 s visibility; no heartbeat was needed
+        await settle()
+        stats = await engine.queue_stats(url)
+        assert (stats.visible, stats.in_flight) == (0, 1)
+        done.set()
+        await outcomes.wait(1)
+    assert "Message.extend(seconds=43200) is out of range: an integer in 0..431" in errors[0]
+
+
+async def test_the_batch_handler_gets_what_one_receive_returned(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+    sizes: list[int] = []
+
+    @app.handler(queue_name, batch=True, batch_size=5, concurrency=1)
+    async def many(messages: Sequence[Message]) -> None:
+        sizes.append(len(messages))
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), *[str(n) for n in range(12)])
+        await outcomes.wait(12)
+    assert max(sizes) == 5 and sum(sizes) == 12

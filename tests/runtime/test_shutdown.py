@@ -1,0 +1,88 @@
+"""Graceful shutdown: stop receiving, keep heartbeating, let jobs finish until the drain deadline, release the rest."""
+
+from __future__ import annotations
+
+import anyio
+
+from consumerkit import App, Message
+from consumerkit.backends import LocalBackend
+from consumerkit.clock import ManualClock
+from consumerkit.engine import Engine
+from tests.runtime.harness import WAIT, Gate, running, send, settle, url_of
+
+
+async def test_jobs_that_finish_within_the_drain_are_deleted(
+    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    app = App(drain_timeout=60)
+    gate = Gate()
+
+    @app.handler(queue_name, visibility_timeout=30)
+    async def encode(message: Message) -> None:
+        await gate.enter()
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(local, url, "finishing")
+        await gate.wait_started(1)
+        supervisor.stop()
+        await settle()
+        assert supervisor.draining and not supervisor.stopped.is_set()
+        await send(local, url, "arrived during the drain")
+        for _ in range(8):  # 40 s of drain: the heartbeat must keep the running job's message invisible
+            clock.advance(5)
+            await settle()
+            assert (await engine.queue_stats(url)).in_flight == 1
+        gate.open.set()
+        with anyio.fail_after(WAIT):
+            await supervisor.wait_stopped()
+    assert outcomes.kinds() == ["success"]
+    stats = await engine.queue_stats(url)
+    assert (stats.visible, stats.in_flight) == (1, 0)  # nothing new was received after the stop
+
+
+async def test_at_the_drain_deadline_running_jobs_are_released(
+    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    app = App(drain_timeout=25)
+    gate = Gate()
+
+    @app.handler(queue_name, concurrency=12, visibility_timeout=600)
+    async def encode(message: Message) -> None:
+        await gate.enter()
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(local, url, *[f"encode {n}" for n in range(12)])
+        await gate.wait_started(12)
+        supervisor.stop()
+        await settle()
+        clock.advance(24.9)
+        await settle()
+        assert not outcomes.items
+        clock.advance(0.1)
+        with anyio.fail_after(WAIT):
+            await supervisor.wait_stopped()
+    assert outcomes.kinds() == ["released"] * 12
+    stats = await engine.queue_stats(url)
+    assert (stats.visible, stats.in_flight) == (12, 0)  # visible at once, for another worker
+    assert supervisor.statistics()[0].visibility_batches == 2  # released ten at a time
+
+
+async def test_a_second_stop_releases_at_once(local: LocalBackend, clock: ManualClock, queue_name: str) -> None:
+    app = App(drain_timeout=3600)
+    gate = Gate()
+
+    @app.handler(queue_name)
+    async def encode(message: Message) -> None:
+        await gate.enter()
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), "long")
+        await gate.wait_started(1)
+        supervisor.stop()
+        await settle()
+        supervisor.stop(immediate=True)
+        with anyio.fail_after(WAIT):
+            await supervisor.wait_stopped()
+    assert outcomes.kinds() == ["released"]

@@ -1,0 +1,92 @@
+"""Transient backend failures (resets, throttling, 5xx) never stop the worker, lose a message or delete one
+unprocessed: receives, heartbeats and acks retry with back-off."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from consumerkit import App, Message, TransientBackendError
+from consumerkit.backends import EntryFailure, LocalBackend, QueueMessage, Receipt, VisibilityChange
+from consumerkit.clock import ManualClock
+from consumerkit.engine import Engine
+from tests.runtime.harness import Gate, running, send, settle, url_of
+
+
+class Flaky(LocalBackend):
+    """The real engine behind a link that fails the next ``failures[operation]`` calls."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.failures = {"receive": 0, "delete": 0, "visibility": 0}
+
+    def _trip(self, operation: str) -> None:
+        if self.failures[operation]:
+            self.failures[operation] -= 1
+            raise TransientBackendError(f"{operation}: connection reset by peer")
+
+    async def receive_messages(
+        self, queue_url: str, *, max_messages: int, wait_seconds: int, visibility_timeout: int
+    ) -> list[QueueMessage]:
+        self._trip("receive")
+        return await super().receive_messages(
+            queue_url, max_messages=max_messages, wait_seconds=wait_seconds, visibility_timeout=visibility_timeout
+        )
+
+    async def delete_message_batch(self, queue_url: str, receipts: Sequence[Receipt]) -> list[EntryFailure]:
+        self._trip("delete")
+        return await super().delete_message_batch(queue_url, receipts)
+
+    async def change_visibility_batch(self, queue_url: str, changes: Sequence[VisibilityChange]) -> list[EntryFailure]:
+        self._trip("visibility")
+        return await super().change_visibility_batch(queue_url, changes)
+
+
+async def test_failed_receives_and_deletes_are_retried(engine: Engine, clock: ManualClock, queue_name: str) -> None:
+    backend = Flaky(engine)
+    app = App()
+    handled: list[str] = []
+
+    @app.handler(queue_name, concurrency=1)
+    async def encode(message: Message) -> None:
+        handled.append(message.body)
+
+    async with running(app, backend, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        backend.failures.update(receive=3, delete=2)
+        await send(backend, url, "survives")
+        for _ in range(20):  # back-off: 1 + 2 + 4 s for the receives, 0.5 + 1 s for the delete
+            clock.advance(1)
+            await settle()
+        await outcomes.wait(1)
+    assert handled == ["survives"]
+    assert outcomes.kinds() == ["success"]
+    assert supervisor.statistics()[0].receive_requests["error"] == 3
+    stats = await engine.queue_stats(url)
+    assert (stats.visible, stats.in_flight) == (0, 0)
+
+
+async def test_a_failed_heartbeat_is_retried_before_the_message_shows_again(
+    engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    backend = Flaky(engine)
+    app = App()
+    gate = Gate()
+
+    @app.handler(queue_name, visibility_timeout=60)
+    async def encode(message: Message) -> None:
+        await gate.enter()
+
+    async with running(app, backend, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(backend, url, "long")
+        await gate.wait_started(1)
+        backend.failures["visibility"] = 2
+        for _ in range(120):  # ten minutes
+            clock.advance(5)
+            await settle()
+            assert (await engine.queue_stats(url)).visible == 0
+        gate.open.set()
+        await outcomes.wait(1)
+    extensions = supervisor.statistics()[0].extensions
+    assert extensions["error"] == 2 and extensions["ok"] >= 9
+    assert outcomes.kinds() == ["success"]
