@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 import click
 
-from consumerkit.engine.server.config import DEFAULT_PORT, Credentials, ServerConfig
+from consumerkit.engine.server.config import DEFAULT_HEADER_TIMEOUT, DEFAULT_PORT, Credentials, ServerConfig
 from consumerkit.engine.server.serve import serve
 from consumerkit.errors import ConfigError
 
@@ -19,7 +19,11 @@ def _credentials(
 ) -> tuple[Credentials, ...]:
     if (access_key is None) != (secret_key is None):
         raise ConfigError("--access-key and --secret-key: give both, or neither")
-    found = [Credentials(access_key, secret_key)] if access_key and secret_key else []
+    # An empty value is a mistake (an unset variable in a script), never a wish to serve unsigned requests.
+    for option, value in (("--access-key", access_key), ("--secret-key", secret_key)):
+        if value is not None and not value.strip():
+            raise ConfigError(f"{option}: is empty; give a key, or leave out both --access-key and --secret-key")
+    found = [Credentials(access_key, secret_key)] if access_key is not None and secret_key is not None else []
     if credentials_file is not None:
         found += _read_credentials(credentials_file)
     return tuple(found)
@@ -36,7 +40,10 @@ def _read_credentials(path: Path) -> list[Credentials]:
     for name in parser.sections():
         section = parser[name]
         if "aws_access_key_id" in section and "aws_secret_access_key" in section:
-            found.append(Credentials(section["aws_access_key_id"], section["aws_secret_access_key"]))
+            key, secret = section["aws_access_key_id"], section["aws_secret_access_key"]
+            if not key.strip() or not secret.strip():
+                raise ConfigError(f"--credentials-file: profile [{name}] of {path} has an empty key or secret")
+            found.append(Credentials(key, secret))
     if not found:
         raise ConfigError(f"--credentials-file: {path} has no profile with aws_access_key_id and aws_secret_access_key")
     return found
@@ -66,6 +73,13 @@ _PEM = click.Path(exists=True, dir_okay=False)
 @click.option(
     "--tls-key", type=click.Path(exists=True, dir_okay=False), default=None, help="Serve HTTPS: private key (PEM)."
 )
+@click.option(
+    "--header-timeout",
+    default=DEFAULT_HEADER_TIMEOUT,
+    show_default=True,
+    type=float,
+    help="Seconds a new connection has to send its first request's headers (TLS handshake included).",
+)
 def serve_command(
     backend: str,
     host: str,
@@ -78,6 +92,7 @@ def serve_command(
     insecure: bool,
     tls_cert: str | None,
     tls_key: str | None,
+    header_timeout: float,
 ) -> None:
     """Serve the bundled SQS engine over SQS's HTTP protocols (JSON and query) until SIGTERM or Ctrl-C."""
     try:
@@ -91,6 +106,7 @@ def serve_command(
             insecure=insecure,
             tls_cert=tls_cert,
             tls_key=tls_key,
+            header_timeout=header_timeout,
         )
         anyio.run(serve, config, _ready)
     except (ConfigError, OSError) as error:

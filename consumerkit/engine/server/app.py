@@ -21,6 +21,7 @@ from consumerkit.engine.errors import SqsError
 from consumerkit.engine.server.auth import SigV4Verifier, scope_region
 from consumerkit.engine.server.awsjson import AwsJson
 from consumerkit.engine.server.config import ServerConfig
+from consumerkit.engine.server.deadlines import HeaderDeadlines
 from consumerkit.engine.server.operations import OPERATIONS
 from consumerkit.engine.server.protocol import Reply, Request, WireProtocol
 from consumerkit.engine.server.query import Query
@@ -40,6 +41,7 @@ class SqsServer:
         self.engine = engine
         self.config = config
         self.verifier = SigV4Verifier(config.credentials) if config.credentials else None
+        self.deadlines = HeaderDeadlines(config.header_timeout)  # armed by the site serve.py listens with
         self._polls: set[anyio.CancelScope] = set()
         self._closing = False
 
@@ -57,9 +59,11 @@ class SqsServer:
         return app
 
     async def health(self, request: web.Request) -> web.Response:
+        self.deadlines.arrived(request.protocol)
         return web.json_response({"status": "ok"})
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.deadlines.arrived(request.protocol)
         request_id = str(uuid.uuid4())
         protocol: WireProtocol = _JSON if "X-Amz-Target" in request.headers else _QUERY
         try:
@@ -126,11 +130,16 @@ class SqsServer:
         return scope_region(wire.headers) or self.config.region
 
     def _base_url(self, request: web.Request) -> str:
-        """The address the client used, so the queue URLs we hand back reach us the same way."""
+        """The address the client used, so the queue URLs we hand back reach us the same way. Without a usable
+        Host header (HTTP/1.0, or one we refuse) that is the socket's own address: the port actually bound,
+        which ``--port 0`` leaves to the system, and the interface the client reached (never ``0.0.0.0``)."""
         host = request.headers.get("Host", "")
-        if not _HOST.fullmatch(host):
-            host = f"{self.config.host}:{self.config.port}"
-        return f"{self.config.scheme}://{host}"
+        if _HOST.fullmatch(host):
+            return f"{self.config.scheme}://{host}"
+        local = request.transport.get_extra_info("sockname") if request.transport else None
+        address, port = (local[0], local[1]) if local else (self.config.host, self.config.port)
+        shown = f"[{address}]" if ":" in address else address
+        return f"{self.config.scheme}://{shown}:{port}"
 
 
 def _too_large(size: int | None, limit: int) -> SqsError:

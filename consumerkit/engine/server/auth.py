@@ -39,8 +39,8 @@ TERMINATOR = "aws4_request"
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_PRESIGNED_EXPIRES = 7 * 24 * 3600  # SigV4: a presigned request lives at most seven days
 
-# AWS answers malformed signatures with IncompleteSignature (400), which errors.SPECS does not have yet;
-# AccessDenied is the nearest shape it does have. One name to change when it arrives.
+# AWS answers a malformed signature (a missing or garbled Authorization part) with IncompleteSignature, 400,
+# where a well-formed but wrong or unknown one is 403 (errors.SPECS has both).
 _MALFORMED = "IncompleteSignature"
 _MISMATCH_TEXT = (
     "The request signature we calculated does not match the signature you provided. "

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from consumerkit.engine.context import DEFAULT_ACCOUNT, DEFAULT_REGION
 from consumerkit.errors import ConfigError
 
-__all__ = ["Credentials", "ServerConfig"]
+__all__ = ["DEFAULT_HEADER_TIMEOUT", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_PORT", "Credentials", "ServerConfig"]
 
 DEFAULT_PORT = 9324
 # One batch may carry 1 MiB of bodies plus attributes; JSON escaping and base64 inflate that, so the cap on a
 # whole request body leaves room for a full batch of awkward characters, yet bounds what a client can make us hold.
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_HEADER_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,11 @@ class Credentials:
 
     access_key: str
     secret_key: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("access_key", "secret_key"):
+            if not getattr(self, name).strip():
+                raise ConfigError(f"{name}: is empty; a key pair that verifies signatures needs both parts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +46,12 @@ class ServerConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    body_timeout: float = 60.0  # a client has this long to send a whole request body (slow-client guard)
+    # Slow-client guards, in seconds: a new connection has header_timeout to complete its TLS handshake and then
+    # its first request line and headers; a kept-alive connection is closed keepalive_timeout after its last
+    # reply unless the next request's headers are in; a request's body must arrive within body_timeout.
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    keepalive_timeout: float = 15.0
+    body_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -49,6 +60,10 @@ class ServerConfig:
             raise ConfigError(f"account_id: {self.account_id!r} must be 12 digits")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("tls_cert and tls_key: give both, or neither")
+        for name in ("header_timeout", "keepalive_timeout", "body_timeout"):
+            seconds = getattr(self, name)
+            if not 0 < seconds <= 3600:
+                raise ConfigError(f"{name}: {seconds} seconds is not above 0 and at most 3600")
         if self.max_body_bytes < 1024:
             raise ConfigError(f"max_body_bytes: {self.max_body_bytes} is below the minimum of 1024")
         if not self.loopback and not self.credentials and not self.insecure:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
-from xml.sax.saxutils import escape
 
 from consumerkit.engine.errors import SqsError
 from consumerkit.engine.server import shapes
@@ -65,8 +64,9 @@ class Query:
             message = "The specified queue does not exist for this wsdl version."
         body = (
             f'<?xml version="1.0"?><ErrorResponse xmlns="{shapes.XML_NAMESPACE}"><Error>'
-            f"<Type>{'Sender' if error.sender_fault else 'Receiver'}</Type><Code>{escape(error.code)}</Code>"
-            f"<Message>{escape(message)}</Message><Detail/></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+            f"<Type>{'Sender' if error.sender_fault else 'Receiver'}</Type><Code>{shapes.xml_text(error.code)}</Code>"
+            f"<Message>{shapes.xml_text(message)}</Message><Detail/></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
         )
         return Reply(
             error.status,

@@ -12,6 +12,7 @@ from aiohttp import web
 from consumerkit.engine.engine import Engine
 from consumerkit.engine.server.app import SqsServer
 from consumerkit.engine.server.config import ServerConfig
+from consumerkit.engine.server.deadlines import GuardedSite
 
 __all__ = ["serve"]
 
@@ -45,11 +46,12 @@ async def serve(config: ServerConfig, ready: Callable[[str], None] = print) -> N
                 handle_signals=False,
                 handler_cancellation=True,
                 shutdown_timeout=SHUTDOWN_GRACE,
+                keepalive_timeout=config.keepalive_timeout,
                 access_log=None,
             )
             await runner.setup()
             try:
-                site = web.TCPSite(runner, config.host, config.port, ssl_context=_tls(config))
+                site = GuardedSite(runner, config.host, config.port, server.deadlines, ssl_context=_tls(config))
                 await site.start()
                 host, port = runner.addresses[0][:2]
                 shown = f"[{host}]" if ":" in host else host

@@ -23,8 +23,9 @@ import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from consumerkit.engine.errors import SqsError
+from consumerkit.engine.validation import NOT_XML_CHAR
 
-__all__ = ["decode_json", "decode_query", "encode_xml", "operation", "operation_names"]
+__all__ = ["decode_json", "decode_query", "encode_xml", "operation", "operation_names", "xml_text"]
 
 # Query element names (struct member or shape → name), from the query model's locationName fields.
 _QUERY_NAMES: dict[str, str] = {
@@ -284,7 +285,7 @@ def _xml(shape: Shape, tag: str, value: Any, parts: list[str]) -> None:
     elif isinstance(shape, MapShape):
         key_part, value_part = _MAP_PARTS.get(shape.name, ("Name", "Value"))
         for k, v in value.items():
-            parts.append(f"<{tag}><{key_part}>{escape(k)}</{key_part}>")
+            parts.append(f"<{tag}><{key_part}>{xml_text(k)}</{key_part}>")
             _xml(shape.value, value_part, v, parts)
             parts.append(f"</{tag}>")
     else:
@@ -296,4 +297,12 @@ def _xml_text(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    return escape(str(value), {'"': "&quot;", "\r": "&#xD;"})
+    return xml_text(str(value))
+
+
+def xml_text(text: str) -> str:
+    """Text as XML 1.0 can carry it. The engine refuses what it would store outside XML's characters, but
+    errors quote what clients sent, so every character XML forbids (a control character, a lone surrogate) is
+    replaced by U+FFFD here: no reply is ever a document the client's parser rejects. A CR is written as a
+    reference, which survives the line-end normalisation a parser does."""
+    return escape(NOT_XML_CHAR.sub("\ufffd", text), {'"': "&quot;", "\r": "&#xD;"})

@@ -241,6 +241,47 @@ def test_query_errors(served: Served, body: bytes, code: str) -> None:
     assert reply.query_error() == code
 
 
+ECHOED = [
+    ("control character in an action", b"Action=%01bad&Version=2012-11-05", "InvalidAction"),
+    (
+        "NUL in an attribute name",
+        b"Action=GetQueueAttributes&QueueUrl={url}&AttributeName.1=%00",
+        "InvalidAttributeName",
+    ),
+    ("U+FFFE in a label", b"Action=RemovePermission&QueueUrl={url}&Label=%EF%BF%BE", "InvalidParameterValue"),
+]
+
+
+@pytest.mark.parametrize(("body", "code"), [(b, c) for _, b, c in ECHOED], ids=[n for n, _, _ in ECHOED])
+def test_an_error_quoting_what_xml_cannot_carry_is_still_xml(
+    served: Served, queue_url: str, body: bytes, code: str
+) -> None:
+    """Errors quote what the client sent; a character XML 1.0 forbids comes back as U+FFFD, in a valid document."""
+    reply = exchange(served.port, query_request(served.port, body.replace(b"{url}", queue_url.encode())))
+    assert reply.status == 400
+    assert reply.query_error() == code  # parses the body as XML
+    if code == "InvalidAction":
+        assert "The action \ufffdbad is not valid" in reply.body.decode()
+
+
+@pytest.mark.parametrize("text", ["%01", "%00", "%ED%A0%BD", "%EF%BF%BE"], ids=["U+0001", "NUL", "surrogate", "U+FFFE"])
+def test_tags_and_labels_xml_cannot_carry_are_refused(served: Served, queue_url: str, text: str) -> None:
+    """Stored, they could never be listed again in XML (botocore 1.34.89's ListQueueTags failed to parse)."""
+    url = queue_url.encode()
+    for form in (
+        b"Action=TagQueue&QueueUrl=%s&Tag.1.Key=k%s&Tag.1.Value=v" % (url, text.encode()),
+        b"Action=TagQueue&QueueUrl=%s&Tag.1.Key=k&Tag.1.Value=v%s" % (url, text.encode()),
+        b"Action=AddPermission&QueueUrl=%s&Label=l%s&AWSAccountId.1=111122223333&ActionName.1=SendMessage"
+        % (url, text.encode()),
+    ):
+        reply = exchange(served.port, query_request(served.port, form))
+        assert reply.status == 400, reply
+        assert reply.query_error() == "InvalidParameterValue"
+    listed = exchange(served.port, query_request(served.port, b"Action=ListQueueTags&QueueUrl=%s" % url))
+    assert listed.status == 200
+    assert ET.fromstring(listed.body).find("sqs:ListQueueTagsResult/sqs:Tag", NS) is None
+
+
 def test_query_on_a_missing_queue_path(served: Served) -> None:
     """Old SDKs name the queue by the URL path; a missing one is SQS's legacy NonExistentQueue, in XML."""
     reply = exchange(served.port, query_request(served.port, b"Action=GetQueueAttributes", path="/000000000000/none"))
@@ -306,6 +347,61 @@ def test_a_stalled_client_does_not_hold_up_others(served: Served) -> None:
             assert call_json(served.port, "ListQueues", {}).status == 200
         readable, _, _ = select.select([stalled], [], [], 0)
         assert not readable, "the server answered a request whose body has not arrived"
+
+
+HEADER_TIMEOUT = 1.0
+
+
+def closed_after_408(sock: socket.socket) -> None:
+    """The server answered ``sock`` with SQS's RequestTimeout, then closed it."""
+    reply = read_reply(sock)
+    assert reply.status == 408
+    assert reply.query_error() == "RequestTimeout"
+    assert reply.headers["connection"] == "close"
+    assert sock.recv(1) == b"", "the server left the connection open after its 408"
+
+
+def test_headers_that_never_arrive_are_answered_408_and_closed() -> None:
+    """Before its headers are complete there is no request to time out, so each new connection has
+    ``--header-timeout`` seconds to send them: one that sends nothing and one that trickles a header byte at a
+    time are both answered 408 and closed once it passes, and never hold a socket (a file descriptor) for long."""
+    with consumerkit_serve("--header-timeout", str(HEADER_TIMEOUT)) as server:
+        head = json_request(server.port, "AmazonSQS.ListQueues", b"{}")
+        started = time.monotonic()  # before connecting: the server's clock for each starts once it accepts
+        idle = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        trickling = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        with idle, trickling:
+            assert call_json(server.port, "ListQueues", {}).status == 200  # others are served while these hang
+            sent = 0
+            # one byte each time the server has still said nothing after 0.1 s; never the blank line ending the headers
+            while not select.select([trickling], [], [], 0.1)[0]:
+                assert time.monotonic() - started < HEADER_TIMEOUT + 4, "the trickling client is still connected"
+                if sent < len(head) - 4:
+                    trickling.sendall(head[sent : sent + 1])
+                    sent += 1
+            assert sent >= 3, "the server answered before the client had trickled anything"
+            closed_after_408(trickling)
+            closed_after_408(idle)
+            assert HEADER_TIMEOUT <= time.monotonic() - started < HEADER_TIMEOUT + 4
+            assert call_json(server.port, "ListQueues", {}).status == 200
+
+
+@pytest.mark.parametrize(
+    ("version", "host_header"),
+    [("HTTP/1.0", None), ("HTTP/1.1", "evil/x?"), ("HTTP/1.1", "")],
+    ids=["HTTP/1.0 without Host", "Host refused", "empty Host"],
+)
+def test_queue_urls_without_a_usable_host_name_the_port_bound(
+    served: Served, version: str, host_header: str | None
+) -> None:
+    """The server was started with ``--port 0``: with no Host to echo, URLs carry the port the system chose."""
+    body = json.dumps({"QueueName": "hostless"}).encode()
+    lines = [f"POST / {version}", f"Content-Type: {JSON_TYPE}", "X-Amz-Target: AmazonSQS.CreateQueue"]
+    lines += [] if host_header is None else [f"Host: {host_header}"]
+    lines += [f"Content-Length: {len(body)}", "Connection: close"]
+    reply = exchange(served.port, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    assert reply.status == 200, reply
+    assert json.loads(reply.body)["QueueUrl"] == f"http://127.0.0.1:{served.port}/000000000000/hostless"
 
 
 GARBAGE = {

@@ -57,6 +57,47 @@ def test_half_a_key_pair_is_a_clear_error() -> None:
     assert "--access-key and --secret-key: give both, or neither" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("--access-key", "", "--secret-key", "secret"), "--access-key"),
+        (("--access-key", "AKID", "--secret-key", ""), "--secret-key"),
+        (("--access-key", " ", "--secret-key", " "), "--access-key"),
+    ],
+    ids=["empty key", "empty secret", "blank both"],
+)
+def test_an_empty_key_or_secret_is_refused(args: tuple[str, ...], option: str) -> None:
+    """An empty value (an unset variable in a script) must not quietly serve unsigned requests."""
+    result = _serve_fails(*args)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"{option}: is empty" in result.stderr
+
+
+def test_an_empty_key_in_a_credentials_file_is_refused(tmp_path: Path) -> None:
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[ci]\naws_access_key_id =\naws_secret_access_key = two\n")
+    result = _serve_fails("--credentials-file", str(credentials))
+    assert result.returncode != 0
+    assert "profile [ci]" in result.stderr and "empty key or secret" in result.stderr
+
+
+def test_account_id_and_region_name_queues() -> None:
+    """``--account-id`` goes into every queue URL and ARN; ``--region`` into the ARNs of unsigned requests
+    (a signed request's region is its credential scope's, as the other tests show)."""
+    with consumerkit_serve("--account-id", "123456789012", "--region", "ap-southeast-2") as served:
+        from botocore import UNSIGNED
+
+        client = boto3.client(
+            "sqs", endpoint_url=served.url, region_name="eu-west-1", config=Config(signature_version=UNSIGNED)
+        )
+        url = client.create_queue(QueueName="accounted")["QueueUrl"]
+        assert url == f"{served.url}/123456789012/accounted"
+        arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        assert arn == "arn:aws:sqs:ap-southeast-2:123456789012:accounted"
+    assert served.process.returncode == 0
+
+
 def test_bad_backend_url_is_a_clear_error() -> None:
     result = _serve_fails("--backend", "redis://nowhere")
     assert result.returncode != 0

@@ -185,3 +185,23 @@ def test_xml_flattened_lists_repeat_their_element() -> None:
     )
     failed = root.find("q:SendMessageBatchResult/q:BatchResultErrorEntry", ns)
     assert failed is not None and failed.findtext("q:SenderFault", namespaces=ns) == "true"
+
+
+NOT_XML = "\x00\x01\x08\x0b\x1f\ud83d\udc00\ufffe\uffff"
+
+
+def test_xml_replies_replace_what_xml_cannot_carry() -> None:
+    """The engine refuses such characters in what it stores, but a reply must be valid XML whatever reaches it:
+    each one XML 1.0 forbids becomes U+FFFD, keys and values alike, and the rest is kept."""
+    body = shapes.encode_xml(_op("ListQueueTags"), {"Tags": {f"k{NOT_XML}": f"v{NOT_XML}\t\n\r😀"}}, "rid")
+    root = ET.fromstring(body.encode("utf-8"))
+    ns = {"q": shapes.XML_NAMESPACE}
+    assert root.findtext("q:ListQueueTagsResult/q:Tag/q:Key", namespaces=ns) == "k" + "\ufffd" * len(NOT_XML)
+    assert root.findtext("q:ListQueueTagsResult/q:Tag/q:Value", namespaces=ns) == (
+        "v" + "\ufffd" * len(NOT_XML) + "\t\n\r😀"
+    )
+
+
+def test_xml_text_keeps_every_character_xml_allows() -> None:
+    allowed = "\t\n\r \ud7ff\ue000\ufffd\U00010000\U0010ffff<&>\"'"
+    assert ET.fromstring(f"<a>{shapes.xml_text(allowed)}</a>").text == allowed
