@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from consumerkit.engine import model as m
+from consumerkit.engine import validation as check
 from consumerkit.engine.errors import SqsError
 from consumerkit.engine.model import QueueAttributes, QueueRecord, RedriveAllowPolicy, RedrivePolicy
 
@@ -81,8 +82,19 @@ def _json_map(name: str, raw: str) -> dict[str, object]:
     return value
 
 
+def _check_text(name: str, raw: str) -> None:
+    """An attribute kept as the client wrote it and handed back in replies: only the characters a message body
+    may hold (JSON would carry a lone surrogate into a policy, which no UTF-8 reply or store can hold)."""
+    where = check.invalid_char(raw)
+    if where is not None:
+        raise SqsError.invalid_attribute_value(
+            name, f"invalid character {where}; valid characters are {check.VALID_CHARS}."
+        )
+
+
 def _check_policy(raw: str) -> None:
     """Enough of an IAM policy to keep: a JSON map whose Statement is a statement or a list of them."""
+    _check_text("Policy", raw)
     try:
         data = json.loads(raw)
     except ValueError:
@@ -175,6 +187,7 @@ def _apply_one(new: QueueAttributes, name: str, value: str, *, fifo: bool, creat
     elif name == "SqsManagedSseEnabled":
         new.sqs_managed_sse_enabled = _bool(name, value)
     elif name == "KmsMasterKeyId":
+        _check_text(name, value)
         new.kms_master_key_id = value or None
     elif name == "Policy":
         if value:

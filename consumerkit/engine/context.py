@@ -13,6 +13,7 @@ from contextvars import ContextVar
 
 from consumerkit.clock import Clock, SystemClock
 from consumerkit.engine import semantics as rules
+from consumerkit.engine import validation as check
 from consumerkit.engine.errors import SqsError
 from consumerkit.engine.model import FIFO_SCAN_LIMIT, MessageRecord, QueueRecord
 from consumerkit.engine.receipts import ReceiptCodec
@@ -129,7 +130,8 @@ class EngineContext:
         """The queue a URL (or a bare name) names, or SQS's QueueDoesNotExist."""
         if not isinstance(queue_url, str) or not queue_url:
             raise SqsError.missing("QueueUrl")
-        found = self.store.get_queue(queue_url.rstrip("/").rsplit("/", 1)[-1])
+        name = queue_url.rstrip("/").rsplit("/", 1)[-1]
+        found = self.store.get_queue(name) if check.is_queue_name(name) else None
         if found is None:
             raise SqsError.no_queue()
         return found
@@ -139,4 +141,4 @@ class EngineContext:
         parts = arn.split(":") if isinstance(arn, str) else []
         if len(parts) != 6 or parts[:3] != ["arn", "aws", "sqs"] or parts[3:5] != [self.region, self.account_id]:
             return None
-        return self.store.get_queue(parts[5])
+        return self.store.get_queue(parts[5]) if check.is_queue_name(parts[5]) else None

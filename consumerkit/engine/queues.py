@@ -214,7 +214,7 @@ class QueueOps(EngineContext):
     async def add_permission(
         self, queue_url: str, label: str, account_ids: Sequence[str], actions: Sequence[str]
     ) -> None:
-        check.text("Label", label)
+        check.stored_text("Label", check.text("Label", label), "label")
         if not account_ids:
             raise SqsError.missing("AWSAccountIds")
         if not actions:
@@ -277,4 +277,6 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
                 f"Tag {key!r} is invalid: keys are 1 to {MAX_TAG_KEY} characters and may not start with 'aws:'; "
                 f"values at most {MAX_TAG_VALUE} characters."
             )
+        check.stored_text("Tags", key, "tag key")
+        check.stored_text(f"Tags.{key}", value, "tag value")
     return tags

@@ -21,8 +21,10 @@ T = TypeVar("T")
 _QUEUE_NAME = re.compile(rf"[A-Za-z0-9_-]{{1,{m.MAX_QUEUE_NAME}}}")
 _BATCH_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{m.MAX_BATCH_ID_LENGTH}}}")
 _ATTR_NAME = re.compile(rf"[A-Za-z0-9_.\-]{{1,{m.MAX_ATTRIBUTE_NAME}}}")
-# Characters SQS accepts in a body or string attribute (XML 1.0's Char production).
-_BAD_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters SQS accepts in a body or string attribute: XML 1.0's Char production, since what SQS stores comes
+# back inside XML replies. NOT_XML_CHAR finds one outside it: a control character, a lone surrogate, U+FFFE.
+NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+VALID_CHARS = "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
 # MessageGroupId / MessageDeduplicationId: alphanumerics and punctuation.
 _TOKEN = re.compile(rf"[!-~]{{1,{m.MAX_FIFO_TOKEN}}}")
 _DATA_TYPES = ("String", "Number", "Binary")
@@ -103,6 +105,35 @@ def queue_name(name: str, *, fifo: bool) -> str:
     return name
 
 
+def is_queue_name(name: str) -> bool:
+    """Whether ``name`` can name a queue at all, standard or FIFO. A URL or ARN ending in anything else names no
+    queue, so it is QueueDoesNotExist without a look-up, and text no name may hold never reaches a store."""
+    base = name.removesuffix(".fifo")
+    return len(name) <= m.MAX_QUEUE_NAME and _QUEUE_NAME.fullmatch(base) is not None
+
+
+def invalid_char(text: str) -> str | None:
+    """Where ``text`` holds a character SQS does not accept, as an error can say it (``U+0001 at position 3``)."""
+    bad = NOT_XML_CHAR.search(text)
+    return None if bad is None else f"U+{ord(bad.group()):04X} at position {bad.start()}"
+
+
+def escaped(text: str) -> str:
+    """``text`` with each character SQS does not accept spelled ``\\uXXXX``, so an error can quote it safely."""
+    return NOT_XML_CHAR.sub(lambda bad: f"\\u{ord(bad.group()):04x}", text)
+
+
+def stored_text(param: str, value: str, what: str) -> str:
+    """Text SQS keeps and hands back as it is (tag keys and values, permission labels): the characters a message
+    body may hold, as anything else could not come back in the query protocol's XML replies."""
+    where = invalid_char(value)
+    if where is not None:
+        raise SqsError.invalid_value(
+            param, escaped(value), f"The {what} has an invalid character, {where}. Valid characters are {VALID_CHARS}."
+        )
+    return value
+
+
 def int_param(param: str, value: object, low: int, high: int) -> int:
     """An integer request parameter within [low, high]; SQS's wording for the ones it defines."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -116,12 +147,12 @@ def int_param(param: str, value: object, low: int, high: int) -> int:
 def body(text: str, param: str = "MessageBody") -> str:
     if not isinstance(text, str) or text == "":
         raise SqsError.missing(param)
-    bad = _BAD_CHAR.search(text)
+    bad = NOT_XML_CHAR.search(text)
     if bad:
         raise SqsError(
             "InvalidMessageContents",
             f"Invalid characters found in {param} at position {bad.start()} (U+{ord(bad.group()):04X}). "
-            "Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
+            f"Valid unicode characters are {VALID_CHARS}",
         )
     return text
 
@@ -170,7 +201,7 @@ def _attribute_value(name: str, value: MessageAttributeValue) -> int:
         )
     data_type = value.data_type or ""
     base = data_type.split(".", 1)[0]
-    if base not in _DATA_TYPES or len(data_type) > 256 or _BAD_CHAR.search(data_type):
+    if base not in _DATA_TYPES or len(data_type) > 256 or NOT_XML_CHAR.search(data_type):
         raise SqsError.invalid_parameters(
             f"The type of message (user) attribute '{name}' is invalid. You must use only the following "
             "supported type prefixes: Binary, Number, String."

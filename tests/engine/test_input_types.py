@@ -4,6 +4,7 @@ stranded in flight."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -122,6 +123,61 @@ async def test_a_policy_must_be_a_map_of_statements(engine: Engine, queue: str, 
         await engine.set_queue_attributes(queue, {"Policy": policy})
     assert info.value.code == "InvalidAttributeValue"
     await engine.add_permission(queue, "L", ["123456789012"], ["SendMessage"])  # the queue still works
+
+
+# Text JSON can carry but no reply or store can hold: a lone surrogate is no character at all in UTF-8.
+NOT_TEXT = {"lone surrogate": "\ud83d", "U+FFFE": "\ufffe", "control character": "\x01"}
+
+
+@pytest.mark.parametrize("bad", NOT_TEXT.values(), ids=NOT_TEXT.keys())
+@pytest.mark.parametrize("op", ["create", "set"])
+async def test_a_policy_holds_only_message_characters(engine: Engine, queue: str, op: str, bad: str) -> None:
+    """Inside a JSON string a policy can hold any character; one SQS does not accept is InvalidAttributeValue
+    naming Policy (it crashed encoding the policy to measure it)."""
+    policy = '{"Statement": [], "Id": "x' + bad + 'y"}'
+    with pytest.raises(SqsError) as info:
+        if op == "create":
+            await engine.create_queue("policed", {"Policy": policy})
+        else:
+            await engine.set_queue_attributes(queue, {"Policy": policy})
+    assert (info.value.shape, info.value.status) == ("InvalidAttributeValue", 400)
+    assert "parameter Policy" in info.value.message and "U+" in info.value.message
+    assert await engine.get_queue_url("jobs") == queue and len((await engine.list_queues()).urls) == 1
+    assert "Policy" not in await engine.get_queue_attributes(queue)
+
+
+async def test_a_policy_may_spell_any_character_as_an_escape(engine: Engine, queue: str) -> None:
+    policy = '{"Statement": [], "Id": "\\ud83d \\u0001 \u00e9 \U0001f600"}'
+    await engine.set_queue_attributes(queue, {"Policy": policy})
+    assert (await engine.get_queue_attributes(queue, ["Policy"]))["Policy"] == policy
+
+
+@pytest.mark.parametrize("bad", NOT_TEXT.values(), ids=NOT_TEXT.keys())
+async def test_a_kms_key_id_holds_only_message_characters(engine: Engine, queue: str, bad: str) -> None:
+    with pytest.raises(SqsError) as info:
+        await engine.set_queue_attributes(queue, {"KmsMasterKeyId": f"alias/{bad}"})
+    assert info.value.shape == "InvalidAttributeValue"
+    assert "parameter KmsMasterKeyId" in info.value.message
+    assert "KmsMasterKeyId" not in await engine.get_queue_attributes(queue)
+
+
+@pytest.mark.parametrize("bad", NOT_TEXT.values(), ids=NOT_TEXT.keys())
+@pytest.mark.parametrize("op", ["create", "set"])
+async def test_a_dead_letter_arn_naming_no_valid_queue_is_refused(
+    engine: Engine, queue: str, op: str, bad: str
+) -> None:
+    """An ARN ending in no valid queue name names no queue: the RedrivePolicy's own error, not a store crash."""
+    await engine.create_queue("dlq")
+    arn = f"arn:aws:sqs:us-east-1:000000000000:dlq{bad}"
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})
+    with pytest.raises(SqsError) as info:
+        if op == "create":
+            await engine.create_queue("source", {"RedrivePolicy": policy})
+        else:
+            await engine.set_queue_attributes(queue, {"RedrivePolicy": policy})
+    assert info.value.code == "InvalidParameterValue"
+    assert "parameter RedrivePolicy" in info.value.message and "does not exist" in info.value.message
+    assert "RedrivePolicy" not in await engine.get_queue_attributes(queue)
 
 
 @pytest.mark.in_process("passes another operation's entry dataclass: a Python type mix-up with no JSON spelling")

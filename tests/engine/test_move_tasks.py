@@ -95,6 +95,23 @@ async def test_start_with_unknown_destination_is_resource_not_found(engine: Engi
     assert await visible(engine, dlq) == 1
 
 
+@pytest.mark.parametrize("bad", ["\ud83d", "\x01", "."], ids=["lone surrogate", "control character", "dot"])
+async def test_an_arn_naming_no_valid_queue_is_resource_not_found(engine: Engine, bad: str) -> None:
+    """It is not looked up at all: a lone surrogate would not even encode for SQLite."""
+    dlq, [source] = await setup(engine, "jobs")
+    await dead_letter(engine, source, ["a"])
+    for call, param in (
+        (engine.start_message_move_task(f"{DLQ_ARN}{bad}"), "SourceArn"),
+        (engine.start_message_move_task(DLQ_ARN, f"{ARN}jobs{bad}"), "DestinationArn"),
+        (engine.list_message_move_tasks(f"{DLQ_ARN}{bad}"), "SourceArn"),
+    ):
+        error = await fails(call)
+        assert (error.shape, error.status) == ("ResourceNotFoundException", 404)
+        assert param in error.message
+    assert await engine.list_message_move_tasks(DLQ_ARN) == []
+    assert await visible(engine, dlq) == 1
+
+
 async def test_list_for_unknown_source_is_resource_not_found(engine: Engine) -> None:
     error = await fails(engine.list_message_move_tasks(ARN + "nope"))
     assert error.shape == "ResourceNotFoundException"

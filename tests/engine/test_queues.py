@@ -217,6 +217,29 @@ async def test_operations_on_a_deleted_queue_are_queue_does_not_exist(engine: En
     assert error.status == 400
 
 
+# Names no queue can have. Each reached the store before, and SQLite cannot encode a lone surrogate at all.
+NOT_QUEUE_NAMES = {
+    "lone surrogate": "jobs\ud83d",
+    "only a surrogate": "\udc00",
+    "control character": "jobs\x01",
+    "U+FFFE": "jobs\ufffe",
+    "81 characters": "a" * 81,
+}
+
+
+@pytest.mark.parametrize("name", NOT_QUEUE_NAMES.values(), ids=NOT_QUEUE_NAMES.keys())
+async def test_a_name_no_queue_can_have_is_queue_does_not_exist(engine: Engine, queue: str, name: str) -> None:
+    """Whatever a queue URL ends in, a name that is not a valid queue name names no queue (QueueDoesNotExist),
+    rather than an internal error from a store that cannot look it up."""
+    error = await fails(engine.get_queue_url(name))
+    assert error.shape == "QueueDoesNotExist"
+    for op_name, op in OPS.items():
+        if op_name != "GetQueueUrl":
+            error = await fails(op(engine, f"{BASE}/{name}"))
+            assert (error.shape, error.status) == ("QueueDoesNotExist", 400), op_name
+    assert await count(engine, queue) == 0
+
+
 async def test_deleted_queue_is_not_listed(engine: Engine, queue: str) -> None:
     other = await engine.create_queue("other")
     await engine.delete_queue(queue)

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from consumerkit.engine import Engine, ManualClock
-from tests.engine.expect import fails
+from consumerkit.engine.validation import NOT_XML_CHAR
+from tests.engine.expect import fails, invalid
 
 ACCOUNT = "111122223333"
 
@@ -123,7 +124,36 @@ async def test_tags_that_are_not_strings_are_rejected_at_create(engine: Engine) 
     assert (await engine.list_queues()).urls == []
 
 
+# Characters SQS does not accept: the query protocol's XML replies could not carry them back (botocore before
+# 1.34.90 failed to parse ListQueueTags), and SQLite cannot store a lone surrogate.
+NOT_TEXT = {"control character": "a\x01b", "NUL": "\x00", "lone surrogate": "a\ud83d", "U+FFFE": "\ufffe"}
+
+
+@pytest.mark.parametrize("bad", NOT_TEXT.values(), ids=NOT_TEXT.keys())
+async def test_tags_hold_only_the_characters_of_a_message_body(engine: Engine, queue: str, bad: str) -> None:
+    for tags, param in (({bad: "v"}, "parameter Tags "), ({"k": bad}, "parameter Tags.k ")):
+        error = await invalid(engine.tag_queue(queue, tags))
+        assert param in error.message and "invalid character, U+" in error.message
+        assert not NOT_XML_CHAR.search(error.message), "the error quotes the character it refuses"
+        await invalid(engine.create_queue("tagged", tags=tags))
+    assert await engine.list_queue_tags(queue) == {}
+    assert (await engine.list_queues()).urls == [queue]
+
+
+async def test_tags_may_hold_any_character_of_a_message_body(engine: Engine, queue: str) -> None:
+    tags = {"tab\tand\nnewline\r": "é 😀 \ue000 \U0010fffd", "ключ": ""}
+    await engine.tag_queue(queue, tags)
+    assert await engine.list_queue_tags(queue) == tags
+
+
 # -- permissions -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", NOT_TEXT.values(), ids=NOT_TEXT.keys())
+async def test_a_label_holds_only_the_characters_of_a_message_body(engine: Engine, queue: str, bad: str) -> None:
+    error = await invalid(engine.add_permission(queue, bad, [ACCOUNT], ["SendMessage"]))
+    assert "parameter Label " in error.message and "invalid character, U+" in error.message
+    assert await statements(engine, queue) == []
 
 
 async def test_add_permission_adds_a_statement_to_the_policy(engine: Engine, queue: str) -> None:
