@@ -29,7 +29,7 @@ $(CLIENTS_STAMP): Makefile | $(STAMP)
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/python examples/worker.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check consumerkit tests bench examples

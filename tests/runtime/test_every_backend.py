@@ -1,0 +1,91 @@
+"""The time-driven rules again, on every backend, with the real clock: through ``consumerkit serve`` too.
+
+The manual-clock tests (test_heartbeat.py, test_shutdown.py) pin each rule exactly on the engine in-process;
+these show the same rules hold when the queue is behind SQS's HTTP protocol, with short intervals so that
+the real clock takes a few seconds at most. They wait on outcomes and on the queue's own answers (a second
+consumer's long poll that finds nothing), never on a sleep.
+"""
+
+from __future__ import annotations
+
+import anyio
+
+from consumerkit import App, FixedBackoff, Message
+from consumerkit.backends import Backend, VisibilityChange
+from tests.runtime.harness import Gate, running, send, url_of
+
+
+async def test_heartbeats_keep_a_long_job_invisible(backend: Backend, queue_name: str) -> None:
+    app = App()
+    gate = Gate()
+
+    @app.handler(queue_name, visibility_timeout=1, heartbeat_interval=0.25)
+    async def encode(message: Message) -> None:
+        await gate.enter()
+
+    async with running(app, backend) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(backend, url, "long")
+        await gate.wait_started(1)
+        # Four times the visibility timeout: without heartbeats the message would come back to this receive.
+        assert await backend.receive_messages(url, max_messages=10, wait_seconds=4, visibility_timeout=30) == []
+        gate.open.set()
+        await outcomes.wait(1)
+    assert outcomes.kinds() == ["success"]
+    # every 0.75 s: a lease is extended once its remaining time falls within 1.5 intervals
+    assert supervisor.statistics()[0].extensions["ok"] >= 4
+
+
+async def test_a_timeout_is_retried(backend: Backend, queue_name: str) -> None:
+    app = App()
+
+    @app.handler(queue_name, timeout=0.2, retry=FixedBackoff(0))
+    async def slow(message: Message) -> None:
+        if message.receive_count == 1:
+            await anyio.sleep_forever()
+
+    async with running(app, backend) as (supervisor, outcomes):
+        await send(backend, url_of(supervisor, queue_name), "slow")
+        await outcomes.wait(2)
+    assert outcomes.kinds() == ["timeout", "success"]
+
+
+async def test_max_duration_releases(backend: Backend, queue_name: str) -> None:
+    app = App()
+
+    @app.handler(queue_name, visibility_timeout=2, heartbeat_interval=0.5, max_duration=1, cap_warning=0.5)
+    async def stuck(message: Message) -> None:
+        if message.receive_count == 1:
+            await anyio.sleep_forever()
+
+    async with running(app, backend) as (supervisor, outcomes):
+        await send(backend, url_of(supervisor, queue_name), "stuck")
+        await outcomes.wait(2)
+    assert outcomes.kinds() == ["released", "success"]
+
+
+async def test_a_lost_lease_cancels_the_job(backend: Backend, queue_name: str) -> None:
+    app = App()
+    handles: list[str] = []
+    cancelled = anyio.Event()
+    gate = Gate()
+
+    @app.handler(queue_name, concurrency=1, visibility_timeout=2, heartbeat_interval=0.25)
+    async def encode(message: Message) -> None:
+        handles.append(message.receipt_handle)
+        try:
+            await gate.enter()
+        finally:
+            cancelled.set()
+
+    async with running(app, backend) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(backend, url, "contested")
+        await gate.wait_started(1)
+        # another consumer takes it over: made visible, then received with a new receipt handle
+        assert not await backend.change_visibility_batch(url, [VisibilityChange("0", handles[0], 0)])
+        stolen = await backend.receive_messages(url, max_messages=1, wait_seconds=5, visibility_timeout=60)
+        assert [m.body for m in stolen] == ["contested"]
+        await outcomes.wait(1)
+        assert cancelled.is_set()
+    assert outcomes.kinds() == ["lease_lost"]
