@@ -33,7 +33,7 @@ _CANCELLED = {"timeout": "timeout", "max_duration": "released", "shutdown": "rel
 async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
     spec, now = ctx.spec, ctx.clock.now()
     ctx.stats.in_progress += len(leases)
-    flag = threading.Event()
+    flag = None if spec.signature.is_async else threading.Event()  # a sync handler's thread watches it
     for lease in leases:
         lease.started_at = now
         lease.cancelled = flag  # one batch, one thread, one flag
@@ -43,6 +43,8 @@ async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
         with anyio.CancelScope() as scope:
             for lease in leases:
                 lease.scope = scope
+                if lease.reason is not None:  # cancelled before it started (a shutdown, a lost lease)
+                    _cancel(leases, lease.reason)
             if spec.timeout is not None:
                 leases[0].timers.append(ctx.timers.call_at(now + spec.timeout, lambda: _cancel(leases, "timeout")))
             outcomes = await _call(ctx, leases)
@@ -87,6 +89,7 @@ async def _call(ctx: HandlerContext, leases: Sequence[Lease]) -> dict[int, tuple
         if sig.is_async:
             result = await spec.func(*call_args)
         else:
+            assert leases[0].cancelled is not None
             result = await run_in_thread(spec.func, call_args, leases[0].cancelled, ctx.limiter)
         failed = _failed(result, called) if spec.batch and result is not None else []
     except Reject as error:

@@ -56,7 +56,7 @@ class Lease:
         self.started_at = received_at
         self.timers: list[Timer] = []
         self.warned = False
-        self.cancelled = threading.Event()  # seen by sync handlers in their thread (consumerkit.check_cancelled)
+        self.cancelled: threading.Event | None = None  # a sync handler's thread watches it (check_cancelled)
 
     @property
     def message_id(self) -> str:
@@ -80,7 +80,8 @@ class Lease:
         timeout)."""
         if self.reason is None:
             self.reason = reason
-        self.cancelled.set()
+        if self.cancelled is not None:
+            self.cancelled.set()
         if self.scope is not None:
             self.scope.cancel()
 

@@ -2,8 +2,14 @@
 
 A poller takes free slots first and receives second, so no message waits in memory while its visibility
 timeout burns. Each handler has a few pollers (one per 10 slots, at most four), so a big pool refills while
-one long poll is still out. When the supervisor stops receiving, the pending long polls are cancelled and
-anything a receive still returns is released at once (visibility 0) for another worker.
+one long poll is still out. Received messages go to the handler's workers through a memory stream that
+has room for every slot, so handing over never waits.
+
+When the supervisor stops receiving, a receive still out gets a short grace (``receive_grace``) and is then
+cancelled. Over HTTP a reply can already be on its way when the stop comes: cancelling it at once would
+strand its messages, invisible and unprocessed, until their visibility timeout ran out. Within the grace
+such a reply arrives and its messages are released at once (visibility 0) for another worker; a long poll
+parked on an empty queue holds nothing, and is cancelled when the grace ends.
 """
 
 from __future__ import annotations
@@ -12,11 +18,11 @@ import math
 
 import anyio
 import structlog
+from anyio.streams.memory import MemoryObjectSendStream
 
 from consumerkit.clock import sleep_until
 from consumerkit.errors import BackendError
 from consumerkit.runtime.context import HandlerContext
-from consumerkit.runtime.jobs import run_job
 from consumerkit.runtime.leases import Lease
 
 __all__ = ["Poller", "poller_count"]
@@ -33,20 +39,28 @@ def poller_count(concurrency: int, batch: bool) -> int:
 
 
 class Poller:
-    def __init__(self, ctx: HandlerContext, jobs: anyio.abc.TaskGroup) -> None:
+    def __init__(self, ctx: HandlerContext, dispatch: MemoryObjectSendStream[list[Lease]]) -> None:
         self.ctx = ctx
-        self.jobs = jobs
+        self.dispatch = dispatch
         self.scope = anyio.CancelScope()
         self._backoff = BACKOFF_FIRST
 
-    def stop(self) -> None:
-        self.scope.cancel()
+    def stop(self, grace: float) -> None:
+        """Stop receiving: a receive still out may finish within ``grace`` seconds, then it is cancelled."""
+        if grace > 0:
+            self.scope.deadline = min(self.scope.deadline, anyio.current_time() + grace)
+        else:
+            self.scope.cancel()
 
     async def run(self) -> None:
         ctx = self.ctx
         with self.scope:
             while ctx.receiving:
-                await self._receive(await ctx.slots.take(1 if ctx.spec.batch else RECEIVE_MAX))
+                taken = await ctx.slots.take(1 if ctx.spec.batch else RECEIVE_MAX)
+                if not ctx.receiving:
+                    ctx.slots.give(taken)
+                    return
+                await self._receive(taken)
 
     async def _receive(self, taken: int) -> None:
         ctx, spec = self.ctx, self.ctx.spec
@@ -82,10 +96,10 @@ class Poller:
             return
         if spec.batch:
             if leases:
-                self.jobs.start_soon(run_job, ctx, leases)
+                self.dispatch.send_nowait(leases)
             else:
                 ctx.slots.give(taken)
             return
         ctx.slots.give(taken - len(leases))
         for lease in leases:
-            self.jobs.start_soon(run_job, ctx, [lease])
+            self.dispatch.send_nowait([lease])

@@ -24,6 +24,7 @@ from typing import Any
 import anyio
 import anyio.abc
 import structlog
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from consumerkit.backends.base import Backend
 from consumerkit.clock import Clock, SystemClock, sleep_until
@@ -32,6 +33,8 @@ from consumerkit.handlers import HandlerSpec
 from consumerkit.queues import QueueSpec
 from consumerkit.runtime.context import HandlerContext
 from consumerkit.runtime.events import HandlerStatistics, Observer
+from consumerkit.runtime.jobs import run_job
+from consumerkit.runtime.leases import Lease
 from consumerkit.runtime.poller import Poller, poller_count
 from consumerkit.runtime.timers import Timers
 
@@ -45,10 +48,13 @@ log = structlog.get_logger("consumerkit.supervisor")
 class SupervisorSettings:
     drain_timeout: float = 25.0  # fits the 30 s SIGTERM budget of ECS and Kubernetes, with room to release
     create_queues: bool | None = None  # None: whatever the backend does by default (local yes, SQS no)
+    receive_grace: float = 0.5  # at a stop, how long a receive already out may still return (see poller.py)
 
     def __post_init__(self) -> None:
         if not 0 <= self.drain_timeout <= 172_800:
             raise ConfigError(f"drain_timeout={self.drain_timeout!r} is out of range: 0..172800 seconds")
+        if not 0 <= self.receive_grace <= 20:
+            raise ConfigError(f"receive_grace={self.receive_grace!r} is out of range: 0..20 seconds")
 
     def replace(self, **changes: Any) -> SupervisorSettings:
         return dataclasses.replace(self, **changes)
@@ -177,12 +183,20 @@ class Supervisor:
             async with anyio.create_task_group() as service:
                 service.start_soon(ctx.heartbeat.run)
                 service.start_soon(ctx.acker.run)
-                async with anyio.create_task_group() as jobs:
-                    pollers = [Poller(ctx, jobs) for _ in range(poller_count(ctx.spec.concurrency, ctx.spec.batch))]
-                    self._pollers += pollers
-                    if ctx.receiving:
-                        for poller in pollers:
-                            jobs.start_soon(poller.run)
+                # Long-lived workers, one per slot, rather than a task per message: a job costs a stream hand-over
+                # instead of a task's start, which is most of the runtime's cost per message.
+                send, receive = anyio.create_memory_object_stream[list[Lease]](ctx.spec.concurrency)
+                async with anyio.create_task_group() as workers:
+                    for _ in range(ctx.spec.concurrency):
+                        workers.start_soon(_work, ctx, receive)
+                    with send:
+                        pollers = [Poller(ctx, send) for _ in range(poller_count(ctx.spec.concurrency, ctx.spec.batch))]
+                        self._pollers += pollers
+                        async with anyio.create_task_group() as polling:
+                            if ctx.receiving:
+                                for poller in pollers:
+                                    polling.start_soon(poller.run)
+                    # the stream is closed: each worker ends once it has no job left
                 await ctx.acker.wait_idle()
                 service.cancel_scope.cancel()
         finally:
@@ -194,7 +208,7 @@ class Supervisor:
         for ctx in self.contexts:
             ctx.receiving = False
         for poller in self._pollers:
-            poller.stop()
+            poller.stop(self.settings.receive_grace)
         running = sum(len(ctx.leases) for ctx in self.contexts)
         log.info("draining: receiving stopped", running=running, drain_timeout=self.settings.drain_timeout)
         all_done = anyio.Event()
@@ -206,6 +220,8 @@ class Supervisor:
             if not all(event.is_set() for event in finished):
                 left = sum(len(ctx.leases) for ctx in self.contexts)
                 log.warning("drain deadline reached: cancelling running jobs and releasing them", running=left)
+                for poller in self._pollers:
+                    poller.stop(0)  # no receive may take back what is about to be released
                 for ctx in self.contexts:
                     for lease in list(ctx.leases.values()):
                         lease.cancel("shutdown")
@@ -213,6 +229,11 @@ class Supervisor:
                     for event in finished:
                         await event.wait()
             tg.cancel_scope.cancel()
+
+
+async def _work(ctx: HandlerContext, jobs: MemoryObjectReceiveStream[list[Lease]]) -> None:
+    async for leases in jobs:
+        await run_job(ctx, leases)
 
 
 async def _set_when_all(events: list[anyio.Event], target: anyio.Event) -> None:

@@ -61,9 +61,18 @@ class Gate:
 
 @asynccontextmanager
 async def running(
-    app: App, backend: Backend, *, clock: Clock | None = None, observers: Sequence[Callable[[Outcome], None]] = ()
+    app: App,
+    backend: Backend,
+    *,
+    clock: Clock | None = None,
+    observers: Sequence[Callable[[Outcome], None]] = (),
+    receive_grace: float = 0.0,
 ) -> AsyncIterator[tuple[Supervisor, Outcomes]]:
-    """Run ``app`` on ``backend`` until the block ends, then stop it and wait for the drain to finish."""
+    """Run ``app`` on ``backend`` until the block ends, then stop it and wait for the drain to finish.
+
+    ``receive_grace`` is 0 here unless a test is about it: the stop of every test would otherwise wait for it.
+    """
+    app.settings = app.settings.replace(receive_grace=receive_grace)
     outcomes = Outcomes()
     async with anyio.create_task_group() as tg:
         supervisor: Supervisor = await tg.start(_serve, app, backend, clock, [outcomes, *observers])

@@ -9,6 +9,7 @@ consumer's long poll that finds nothing), never on a sleep.
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 
 from consumerkit import App, FixedBackoff, Message
 from consumerkit.backends import Backend, VisibilityChange
@@ -89,3 +90,25 @@ async def test_a_lost_lease_cancels_the_job(backend: Backend, queue_name: str) -
         await outcomes.wait(1)
         assert cancelled.is_set()
     assert outcomes.kinds() == ["lease_lost"]
+
+
+async def test_a_stop_under_load_strands_no_message(backend: Backend, queue_name: str) -> None:
+    """Stopped while receives are out on a busy queue: a reply already on its way is caught in the receive grace
+    and released, so every message is either done or visible again, none stuck invisible for 120 s."""
+    app = App()
+
+    @app.handler(queue_name, concurrency=40)
+    async def work(message: Message) -> None:
+        for _ in range(20):  # a little work, so that replies wait in the socket while the loop is busy
+            await anyio.lowlevel.checkpoint()
+
+    async with running(app, backend, receive_grace=2.0) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(backend, url, *[str(n) for n in range(1000)])
+        await outcomes.wait(100)
+        supervisor.stop()  # the pollers' receives are out: the backlog answers them at once
+    stats = supervisor.statistics()[0]
+    counts = await backend.queue_counts(url)
+    assert counts.in_flight == 0
+    assert counts.visible == 1000 - stats.outcomes["success"]
+    assert stats.received == sum(stats.outcomes.values())
