@@ -18,7 +18,7 @@ import anyio.abc
 from consumerkit.backends.base import Backend
 from consumerkit.backends.urls import DEFAULT_BACKEND, open_backend
 from consumerkit.clock import Clock
-from consumerkit.errors import ConfigError
+from consumerkit.errors import ConfigError, unwrap
 from consumerkit.handlers import HandlerSpec
 from consumerkit.queues import QueueSpec
 from consumerkit.runtime.events import Observer
@@ -123,9 +123,10 @@ class App:
         )  # fmt: skip
 
     def backend_url(self) -> str:
-        if isinstance(self.backend, str):
-            return self.backend
-        return os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND
+        """The URL this app runs on: ``$CONSUMERKIT_BACKEND`` first (the deployment decides, twelve-factor
+        style), then the URL given to ``App(backend=...)``, then the SQLite default."""
+        configured = self.backend if isinstance(self.backend, str) else None
+        return os.environ.get(BACKEND_ENV) or configured or DEFAULT_BACKEND
 
     async def serve(
         self,
@@ -137,9 +138,22 @@ class App:
         task_status: anyio.abc.TaskStatus[Supervisor] = anyio.TASK_STATUS_IGNORED,
     ) -> None:
         """Run until SIGTERM/SIGINT (or the returned supervisor's ``stop()``), then drain and return."""
+        try:
+            await self._open_and_serve(backend, clock, observers, handle_signals, task_status)
+        except BaseExceptionGroup as group:
+            raise unwrap(group) from None
+
+    async def _open_and_serve(
+        self,
+        backend: str | Backend | None,
+        clock: Clock | None,
+        observers: Sequence[Observer],
+        handle_signals: bool,
+        task_status: anyio.abc.TaskStatus[Supervisor],
+    ) -> None:
         chosen = backend if backend is not None else self.backend
         if chosen is None or isinstance(chosen, str):
-            url = chosen or self.backend_url()
+            url = backend if isinstance(backend, str) else self.backend_url()
             concurrency = sum(spec.concurrency for spec in self.handlers)
             async with open_backend(url, clock=clock, max_connections=max(10, concurrency + 4)) as opened:
                 await self._serve(opened, clock, observers, handle_signals, task_status)

@@ -14,6 +14,7 @@ __all__ = [
     "QueueNotFoundError",
     "Reject",
     "TransientBackendError",
+    "unwrap",
 ]
 
 
@@ -23,6 +24,21 @@ class ConsumerkitError(Exception):
 
 class ConfigError(ConsumerkitError):
     """A setting is missing or out of range; the message names the setting, the value and the limit."""
+
+
+def unwrap(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one error a task group raised, out of the group anyio wraps it in (so a caller sees
+    ``ConfigError: queue 'videos' does not exist``, not an ExceptionGroup); the group itself when it holds
+    several."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        error = pending.pop()
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(error.exceptions)
+        else:
+            leaves.append(error)
+    return leaves[0] if len(leaves) == 1 else group
 
 
 class BackendError(ConsumerkitError):

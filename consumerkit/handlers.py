@@ -40,7 +40,7 @@ class HandlerSpec:
     batch_size: int = MAX_BATCH
     timeout: float | None = None
     max_duration: float = MAX_VISIBILITY - 300
-    cap_warning: float = 600.0  # warn this long before max_duration
+    cap_warning: float | None = None  # warn this long before max_duration; default 600 s, or a tenth of it
     retry: RetryPolicy = field(default_factory=ExponentialBackoff)
     wait_seconds: int = MAX_WAIT
     signature: Signature = field(init=False, repr=False, compare=False)
@@ -56,6 +56,11 @@ class HandlerSpec:
         """Seconds between heartbeats."""
         return self.heartbeat_interval if self.heartbeat_interval is not None else self.visibility_timeout / 2
 
+    @property
+    def warning_lead(self) -> float:
+        """Seconds before ``max_duration`` at which the warning is logged."""
+        return self.cap_warning if self.cap_warning is not None else min(600.0, self.max_duration / 10)
+
     def replace(self, **changes: Any) -> HandlerSpec:
         return dataclasses.replace(self, **changes)
 
@@ -68,10 +73,12 @@ class HandlerSpec:
         _int_range(where, "concurrency", self.concurrency, 1, MAX_CONCURRENCY)
         _int_range(where, "visibility_timeout", self.visibility_timeout, 1, MAX_VISIBILITY)
         _int_range(where, "batch_size", self.batch_size, 1, MAX_BATCH)
-        _int_range(where, "wait_seconds", self.wait_seconds, 0, MAX_WAIT)
+        # SQS allows 0 (a short poll), but a worker that short-polls an empty queue spins, paying per request
+        _int_range(where, "wait_seconds", self.wait_seconds, 1, MAX_WAIT)
         _range(where, "heartbeat_interval", self.interval, 0.001, self.visibility_timeout * 0.9)
         _range(where, "max_duration", self.max_duration, 1, MAX_VISIBILITY)
-        _range(where, "cap_warning", self.cap_warning, 0, self.max_duration)
+        if self.cap_warning is not None:
+            _range(where, "cap_warning", self.cap_warning, 0, self.max_duration)
         if self.timeout is not None:
             _range(where, "timeout", self.timeout, 0.001, math.inf)
         if not callable(getattr(self.retry, "delay", None)):

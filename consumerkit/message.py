@@ -79,8 +79,8 @@ class Message:
         return json.loads(self._raw.body)
 
     async def extend(self, seconds: int) -> None:
-        """Keep the message invisible for ``seconds`` from now (0..43,200, within SQS's 12 hours from receive);
-        the heartbeat carries on from there."""
+        """Keep the message invisible for ``seconds`` from now: at most what is left of SQS's 12 hours from
+        its receive (less a small safety margin). The heartbeat carries on from there."""
         await self._control.extend(seconds)
 
     async def release(self, delay: int = 0) -> None:

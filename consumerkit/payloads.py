@@ -46,6 +46,19 @@ def _loads(message: Message) -> Any:
         raise PayloadError(f"message {message.id}: body is not JSON: {error}") from None
 
 
+def _json_of(kind: type) -> Decoder:
+    def decode(message: Message) -> Any:
+        data = _loads(message)
+        if not isinstance(data, kind):
+            raise PayloadError(f"message {message.id}: needs a JSON {_JSON_NAMES[kind]}, got {type(data).__name__}")
+        return data
+
+    return decode
+
+
+_JSON_NAMES: dict[type, str] = {dict: "object", list: "array"}
+
+
 def _dataclass_decoder(cls: type) -> Decoder:
     def decode(message: Message) -> Any:
         data = _loads(message)
@@ -76,7 +89,9 @@ def decoder_for(annotation: object, where: str) -> Decoder | None:
     if annotation is str:
         return _body
     origin = typing.get_origin(annotation) or annotation
-    if origin in (dict, list, Any, object) or annotation is Any:
+    if origin in (dict, list):
+        return _json_of(origin)
+    if origin is object or annotation is Any:
         return _loads
     if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         return _dataclass_decoder(annotation)

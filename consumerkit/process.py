@@ -39,7 +39,7 @@ async def run_process(
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
-    grace: float = 5.0,
+    grace: float = 2.0,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run ``command`` (an argument list, never a shell string) to completion and return its output."""
     process = await anyio.open_process(

@@ -93,6 +93,10 @@ class LocalBackend:
         with _translated("GetQueueAttributes"):
             return await self._engine.get_queue_attributes(queue_url, list(names))
 
+    async def set_queue_attributes(self, queue_url: str, attributes: Mapping[str, str]) -> None:
+        with _translated("SetQueueAttributes"):
+            await self._engine.set_queue_attributes(queue_url, dict(attributes))
+
     async def queue_counts(self, queue_url: str) -> QueueCounts:
         with _translated("GetQueueAttributes"):
             stats = await self._engine.queue_stats(queue_url)

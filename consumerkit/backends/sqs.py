@@ -191,6 +191,9 @@ class SqsBackend:
         reply = await self._call("GetQueueAttributes", QueueUrl=queue_url, AttributeNames=list(names))
         return dict(reply.get("Attributes", {}))
 
+    async def set_queue_attributes(self, queue_url: str, attributes: Mapping[str, str]) -> None:
+        await self._call("SetQueueAttributes", QueueUrl=queue_url, Attributes=dict(attributes))
+
     async def queue_counts(self, queue_url: str) -> QueueCounts:
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         got = await self.get_queue_attributes(queue_url, [*names, "ApproximateNumberOfMessagesDelayed"])

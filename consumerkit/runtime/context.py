@@ -45,6 +45,7 @@ class HandlerContext:
         self.observers = tuple(observers)
         self.dead_letter_url = dead_letter_url
         self.leases: dict[int, Lease] = {}  # by id(lease): two deliveries of one message are two leases
+        self.running: dict[int, Sequence[Lease]] = {}  # the jobs under way, by id of their lease list
         self.slots = Slots(spec.concurrency)
         self.limiter = anyio.CapacityLimiter(spec.concurrency)  # threads for a sync handler: one per slot
         self.stats = HandlerStatistics(spec.queue, spec.name, spec.concurrency)

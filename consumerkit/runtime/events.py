@@ -23,7 +23,7 @@ class Outcome:
     message_id: str
     outcome: str
     receive_count: int
-    duration: float  # seconds from the job's start to its end
+    duration: float  # seconds from the job's start to the message's settlement (its delete or visibility change)
     queue_wait: float | None = None  # seconds from SentTimestamp to receipt, where SQS said
     error: BaseException | None = None
 

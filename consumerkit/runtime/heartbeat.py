@@ -1,8 +1,8 @@
 """Heartbeats: keep every running job's message invisible, in as few calls as SQS allows.
 
 One loop per handler ticks every ``interval`` seconds (by default half the visibility timeout, AWS's recipe:
-receive with 2 minutes, extend by 2 minutes every minute). At each tick it extends every lease that would
-otherwise expire before the tick after next, to a full visibility timeout from now, ten per
+receive with 2 minutes, extend by 2 minutes every minute). At each tick it extends every lease whose
+visibility ends within the next 1.5 intervals, to a full visibility timeout from now, ten per
 ``ChangeMessageVisibilityBatch``. A lease is therefore extended once per interval, and 1,000 running jobs cost
 100 calls per interval, however their receipts were spread in time.
 
@@ -58,7 +58,7 @@ class Heartbeat:
         due: list[tuple[Lease, int]] = []
         for lease in list(ctx.leases.values()):
             self.watch_cap(lease, now)
-            if lease.deadline <= horizon and lease.reason is None:
+            if lease.deadline <= horizon and lease.reason is None and (not lease.settled or lease.deleting):
                 timeout = min(ctx.spec.visibility_timeout, int(lease.cap - now))
                 if now + timeout > lease.deadline:  # otherwise the cap allows no more
                     due.append((lease, timeout))
@@ -106,7 +106,7 @@ class Heartbeat:
             return
         spec, timers = self.ctx.spec, self.ctx.timers
         stop_at = lease.stop_at(spec.max_duration)
-        warn_at = stop_at - spec.cap_warning
+        warn_at = stop_at - spec.warning_lead
         if warn_at > now + 1.5 * spec.interval:
             return
         lease.warned = True

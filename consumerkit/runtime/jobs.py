@@ -26,6 +26,7 @@ __all__ = ["run_job"]
 
 log = structlog.get_logger("consumerkit.jobs")
 
+FALLBACK_DELAY = 30  # seconds, when a retry policy raises
 # Why a job was cancelled → what becomes of its message.
 _CANCELLED = {"timeout": "timeout", "max_duration": "released", "shutdown": "released", "lease_lost": "lease_lost"}
 
@@ -39,6 +40,8 @@ async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
         lease.cancelled = flag  # one batch, one thread, one flag
         ctx.heartbeat.watch_cap(lease, now)
     outcomes: dict[int, tuple[str, BaseException | None]] = {}
+    timeout = None
+    ctx.running[id(leases)] = leases  # until the job ends, even if its messages are settled sooner (release)
     try:
         with anyio.CancelScope() as scope:
             for lease in leases:
@@ -46,15 +49,18 @@ async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
                 if lease.reason is not None:  # cancelled before it started (a shutdown, a lost lease)
                     _cancel(leases, lease.reason)
             if spec.timeout is not None:
-                leases[0].timers.append(ctx.timers.call_at(now + spec.timeout, lambda: _cancel(leases, "timeout")))
+                timeout = ctx.timers.call_at(now + spec.timeout, lambda: _cancel(leases, "timeout"))
             outcomes = await _call(ctx, leases)
         if scope.cancelled_caught:
-            reason = next((lease.reason for lease in leases if lease.reason), "shutdown")
-            outcomes = {id(lease): (_CANCELLED[lease.reason or reason], None) for lease in leases}
+            # A batch cancelled for one message's sake (its lease was lost) gives the others back at once.
+            outcomes = {id(lease): (_CANCELLED[lease.reason] if lease.reason else "released", None) for lease in leases}
         for lease in leases:
             outcome, error = outcomes.get(id(lease), ("success", None))
             await settle(ctx, lease, outcome, error)
     finally:
+        if timeout is not None:
+            timeout.cancel()  # a timeout after the job ended must not touch a message still being acknowledged
+        del ctx.running[id(leases)]
         ctx.stats.in_progress -= len(leases)
         ctx.slots.give(1)
 
@@ -91,7 +97,7 @@ async def _call(ctx: HandlerContext, leases: Sequence[Lease]) -> dict[int, tuple
         else:
             assert leases[0].cancelled is not None
             result = await run_in_thread(spec.func, call_args, leases[0].cancelled, ctx.limiter)
-        failed = _failed(result, called) if spec.batch and result is not None else []
+        failed = _failed(result, called, args) if spec.batch and result is not None else []
     except Reject as error:
         return outcomes | {id(lease): ("rejected", error) for lease, _ in called}
     except Exception as error:
@@ -100,12 +106,22 @@ async def _call(ctx: HandlerContext, leases: Sequence[Lease]) -> dict[int, tuple
     return outcomes | {id(lease): ("error", None) for lease in failed}
 
 
-def _failed(result: object, called: list[tuple[Lease, Message]]) -> list[Lease]:
-    """A batch handler returns the messages (or their ids) that failed; the others succeeded."""
+def _failed(result: object, called: list[tuple[Lease, Message]], args: list[Any]) -> list[Lease]:
+    """A batch handler returns what failed: the messages, their ids, or (typed) the payload objects it was given;
+    the others succeeded. Anything that names none of its messages fails the whole batch, never passes it."""
     if not isinstance(result, Iterable) or isinstance(result, str | bytes):
-        raise TypeError(f"a batch handler returns None or the failed messages, not {type(result).__name__}")
-    wanted = {item.id if isinstance(item, Message) else item for item in result}
-    return [lease for lease, message in called if message.id in wanted]
+        raise TypeError(f"a batch handler returns None or what failed, not a {type(result).__name__}")
+    by_id = {message.id: lease for lease, message in called}
+    by_payload = {id(arg): lease for (lease, _), arg in zip(called, args, strict=True)}
+    failed = []
+    for item in result:
+        key = item.id if isinstance(item, Message) else item
+        lease = by_id.get(key) if isinstance(key, str) else None
+        lease = lease or by_payload.get(id(item))
+        if lease is None:
+            raise TypeError(f"a batch handler reported {item!r} as failed, which is none of the messages it was given")
+        failed.append(lease)
+    return failed
 
 
 def _log_failure(ctx: HandlerContext, lease: Lease, error: BaseException, count: int = 1) -> None:
@@ -126,6 +142,7 @@ async def settle(ctx: HandlerContext, lease: Lease, outcome: str, error: BaseExc
         return
     lease.settled = True
     if outcome == "success":
+        lease.deleting = True
         ctx.acker.delete(lease)
     elif outcome in ("error", "timeout"):
         _retry(ctx, lease, outcome, error)
@@ -139,7 +156,12 @@ async def settle(ctx: HandlerContext, lease: Lease, outcome: str, error: BaseExc
 
 def _retry(ctx: HandlerContext, lease: Lease, outcome: str, error: BaseException | None) -> None:
     room = max(0, int(lease.cap - ctx.clock.now()))
-    delay = max(0, min(int(ctx.spec.retry.delay(lease.receive_count)), room))
+    try:
+        wanted = int(ctx.spec.retry.delay(lease.receive_count))
+    except Exception:  # a custom policy's bug must not stop the worker
+        log.exception("retry policy failed; retrying after its fallback", policy=repr(ctx.spec.retry))
+        wanted = FALLBACK_DELAY
+    delay = max(0, min(wanted, room))
     ctx.acker.change(lease, delay, outcome, error)
 
 
@@ -171,4 +193,5 @@ async def _reject(ctx: HandlerContext, lease: Lease, error: BaseException | None
         log.warning("Reject: could not send to the dead-letter queue; retried", queue=ctx.spec.queue, error=problem)
         _retry(ctx, lease, "error", error)
         return
+    lease.deleting = True
     ctx.acker.delete(lease, "rejected", error)

@@ -35,6 +35,7 @@ class Lease:
         "cancelled",
         "ctx",
         "deadline",
+        "deleting",
         "raw",
         "reason",
         "received_at",
@@ -53,6 +54,7 @@ class Lease:
         self.scope: anyio.CancelScope | None = None
         self.reason: str | None = None
         self.settled = False  # its fate is decided: no later decision may override it
+        self.deleting = False  # settled by a delete not yet done: the heartbeat keeps it invisible meanwhile
         self.started_at = received_at
         self.timers: list[Timer] = []
         self.warned = False

@@ -40,7 +40,9 @@ from consumerkit.runtime.timers import Timers
 
 __all__ = ["Supervisor", "SupervisorSettings"]
 
-FINAL_GRACE = 10.0  # after cancelling, how long releases and the last acks may take
+# After cancelling, how long releases and the last acks may take: drain_timeout (25 s) + this + a subprocess's
+# grace (run_process: 2 s) stay inside the 30 s that ECS and Kubernetes give between SIGTERM and SIGKILL.
+FINAL_GRACE = 3.0
 log = structlog.get_logger("consumerkit.supervisor")
 
 
@@ -110,7 +112,7 @@ class Supervisor:
             tg.start_soon(self.timers.run)
             with anyio.CancelScope() as setup:
                 tg.start_soon(self._cancel_on_stop, setup)
-                self.contexts = [await self._prepare(spec) for spec in self.handlers]
+                self.contexts = await self._prepare()
             if setup.cancelled_caught:
                 tg.cancel_scope.cancel()
                 task_status.started()
@@ -131,39 +133,56 @@ class Supervisor:
         scope.cancel()
 
     # -- start ----------------------------------------------------------------------------------------------
-    async def _prepare(self, spec: HandlerSpec) -> HandlerContext:
-        """Resolve the handler's queue (creating it where wanted) and its DLQ; transient errors are retried."""
+    async def _prepare(self) -> list[HandlerContext]:
+        """Create or update the declared queues, then resolve each handler's queue and DLQ. Transient errors
+        are retried until they pass or the supervisor is stopped."""
         delay = 1.0
         while True:
             try:
-                url = await self._queue_url(spec.queue)
-                dlq = await self._dead_letter_url(url)
-                break
+                if self._creates():
+                    for declared in self.queues.values():
+                        await self._ensure(declared)
+                return [await self._context(spec) for spec in self.handlers]
             except TransientBackendError as error:
-                log.warning("queue service unreachable at start-up; retrying", queue=spec.queue, error=str(error))
+                log.warning("queue service unreachable at start-up; retrying", error=str(error), retry_in=delay)
                 await sleep_until(self.clock, self.clock.now() + delay)
                 delay = min(delay * 2, 30.0)
+
+    async def _context(self, spec: HandlerSpec) -> HandlerContext:
+        try:
+            url = await self.backend.get_queue_url(spec.queue)
+        except QueueNotFoundError:
+            if not self._creates():
+                raise ConfigError(
+                    f"queue {spec.queue!r} does not exist; create it, or declare it with app.queue({spec.queue!r}, "
+                    "...) and start with create_queues=True"
+                ) from None
+            url = await self.backend.create_queue(spec.queue)
+        dlq = await self._dead_letter_url(url)
         return HandlerContext(spec, url, self.backend, self.clock, self.timers, self.observers, dlq)
 
     def _creates(self) -> bool:
         wanted = self.settings.create_queues
         return self.backend.creates_queues if wanted is None else wanted
 
-    async def _queue_url(self, name: str) -> str:
-        declared = self.queues.get(name)
-        if self._creates():
-            if declared is not None and declared.dead_letter is not None:
-                dlq_url = await self.backend.create_queue(declared.dead_letter, declared.dead_letter_attributes())
-                arn = (await self.backend.get_queue_attributes(dlq_url, ["QueueArn"]))["QueueArn"]
-                return await self.backend.create_queue(name, declared.attributes(arn))
-            return await self.backend.create_queue(name, declared.attributes(None) if declared else None)
+    async def _ensure(self, declared: QueueSpec) -> str:
+        """The declaration is the truth: a queue is created with its attributes, or brought up to them (a
+        changed max_receives takes effect on the next start instead of failing with QueueAlreadyExists)."""
+        arn = None
+        if declared.dead_letter is not None:
+            dlq_url = await self._create_or_update(declared.dead_letter, declared.dead_letter_attributes())
+            arn = (await self.backend.get_queue_attributes(dlq_url, ["QueueArn"]))["QueueArn"]
+        return await self._create_or_update(declared.name, declared.attributes(arn))
+
+    async def _create_or_update(self, name: str, attributes: dict[str, str]) -> str:
         try:
-            return await self.backend.get_queue_url(name)
+            url = await self.backend.get_queue_url(name)
         except QueueNotFoundError:
-            raise ConfigError(
-                f"queue {name!r} does not exist; create it, or declare it with app.queue({name!r}, ...) and start "
-                "with create_queues=True"
-            ) from None
+            return await self.backend.create_queue(name, attributes)
+        changeable = {k: v for k, v in attributes.items() if k != "FifoQueue"}  # SQS: the type is fixed
+        if changeable:
+            await self.backend.set_queue_attributes(url, changeable)
+        return url
 
     async def _dead_letter_url(self, url: str) -> str | None:
         """The DLQ named by the queue's RedrivePolicy, for Reject; None if it has none we can reach."""
@@ -225,6 +244,9 @@ class Supervisor:
                 for ctx in self.contexts:
                     for lease in list(ctx.leases.values()):
                         lease.cancel("shutdown")
+                    for job in list(ctx.running.values()):  # a job may outlive its message (Message.release)
+                        for lease in job:
+                            lease.cancel("shutdown")
                 with anyio.move_on_after(FINAL_GRACE):
                     for event in finished:
                         await event.wait()

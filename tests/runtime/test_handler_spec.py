@@ -23,7 +23,8 @@ async def handler(message: Message) -> None:
         ({"concurrency": 0}, "concurrency=0 is out of range: an integer in 1..100000"),
         ({"visibility_timeout": 43_201}, "visibility_timeout=43201 is out of range: an integer in 1..43200"),
         ({"batch_size": 11}, "batch_size=11 is out of range: an integer in 1..10"),
-        ({"wait_seconds": 21}, "wait_seconds=21 is out of range: an integer in 0..20"),
+        ({"wait_seconds": 21}, "wait_seconds=21 is out of range: an integer in 1..20"),
+        ({"wait_seconds": 0}, "wait_seconds=0 is out of range: an integer in 1..20"),
         ({"visibility_timeout": 30, "heartbeat_interval": 30}, "heartbeat_interval=30 is out of range: 0.001..27"),
         ({"max_duration": 50_000}, "max_duration=50000 is out of range: 1..43200 seconds"),
         ({"timeout": 0}, "timeout=0 is out of range"),
@@ -108,3 +109,15 @@ def test_batch_payloads() -> None:
 
     signature = inspect_handler(jobs, "x", batch=True)
     assert signature.payload_type is Job
+
+
+def test_the_cap_warning_scales_with_a_short_max_duration() -> None:
+    assert HandlerSpec("videos", handler).warning_lead == 600
+    assert HandlerSpec("videos", handler, max_duration=100).warning_lead == 10
+
+
+def test_a_dict_payload_must_be_a_json_object() -> None:
+    async def by_dict(data: dict[str, Any]) -> None: ...
+
+    with pytest.raises(PayloadError, match="needs a JSON object, got list"):
+        inspect_handler(by_dict, "x", batch=False).decode(message("[1, 2]"))  # type: ignore[misc]

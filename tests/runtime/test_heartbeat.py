@@ -186,3 +186,27 @@ async def test_a_lost_lease_cancels_the_job_and_leaves_the_message_alone(
     assert outcomes.kinds() == ["lease_lost"]
     assert (stats.visible, stats.in_flight) == (0, 1)  # the other consumer still holds it; we did not delete it
     await engine.delete_message(url, stolen.receipt_handle)
+
+
+async def test_a_lost_lease_in_a_batch_gives_the_others_back(
+    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+    handles: list[str] = []
+
+    @app.handler(queue_name, batch=True, concurrency=1, visibility_timeout=30)
+    async def many(messages: list[Message]) -> None:
+        if messages[0].receive_count == 1 and len(messages) == 3:
+            handles.extend(m.receipt_handle for m in messages)
+            await anyio.sleep_forever()
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(local, url, "a", "b", "c")
+        await settle()
+        await engine.change_message_visibility(url, handles[0], 0)
+        (stolen,) = await engine.receive_message(url, visibility_timeout=600)
+        await advance(clock, 20, step=5)
+        await outcomes.wait(3)
+    assert sorted(o.outcome for o in outcomes.items[:3]) == ["lease_lost", "released", "released"]
+    await engine.delete_message(url, stolen.receipt_handle)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
 
@@ -170,3 +171,68 @@ async def test_the_batch_handler_gets_what_one_receive_returned(
         await send(local, url_of(supervisor, queue_name), *[str(n) for n in range(12)])
         await outcomes.wait(12)
     assert max(sizes) == 5 and sum(sizes) == 12
+
+
+@dataclasses.dataclass
+class Job:
+    n: int
+
+
+async def test_a_typed_batch_handler_reports_failed_payloads(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+
+    tried: list[int] = []
+
+    @app.handler(queue_name, batch=True, retry=FixedBackoff(0), concurrency=1)
+    async def many(jobs: list[Job]) -> list[Job]:
+        failed = [job for job in jobs if job.n == 2 and 2 not in tried]
+        tried.extend(job.n for job in jobs)
+        return failed
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), '{"n": 1}', '{"n": 2}')
+        await outcomes.wait(3)
+    assert sorted(outcomes.kinds()) == ["error", "success", "success"]
+    assert sorted(tried) == [1, 2, 2]  # only the failed payload's message came back
+
+
+async def test_a_batch_that_reports_strangers_fails_whole(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+
+    @app.handler(queue_name, batch=True, retry=FixedBackoff(600), concurrency=1)
+    async def many(messages: list[Message]) -> list[str]:
+        return ["no-such-message-id"]
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), "a", "b")
+        await outcomes.wait(2)
+    assert outcomes.kinds() == ["error", "error"]  # never deleted as if it had worked
+
+
+async def test_a_retry_policy_that_raises_does_not_stop_the_worker(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    class Broken:
+        def delay(self, receive_count: int) -> int:
+            raise ZeroDivisionError("bug in a custom policy")
+
+    app = App()
+    handled: list[str] = []
+
+    @app.handler(queue_name, retry=Broken())
+    async def work(message: Message) -> None:
+        handled.append(message.body)
+        if message.body == "fails":
+            raise RuntimeError("fails")
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(local, url, "fails")
+        await outcomes.wait(1)
+        await send(local, url, "still served")
+        await outcomes.wait(2)
+    assert handled == ["fails", "still served"]

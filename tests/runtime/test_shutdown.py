@@ -86,3 +86,28 @@ async def test_a_second_stop_releases_at_once(local: LocalBackend, clock: Manual
         with anyio.fail_after(WAIT):
             await supervisor.wait_stopped()
     assert outcomes.kinds() == ["released"]
+
+
+async def test_a_job_that_goes_on_after_releasing_is_cancelled_at_the_deadline(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App(drain_timeout=5)
+    cancelled = anyio.Event()
+
+    @app.handler(queue_name, concurrency=1)  # one slot, held by the job: the released message is not taken again
+    async def encode(message: Message) -> None:
+        await message.release()
+        try:
+            await anyio.sleep_forever()
+        finally:
+            cancelled.set()
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), "released early")
+        await outcomes.wait(1)
+        supervisor.stop()
+        await settle()
+        clock.advance(5)
+        with anyio.fail_after(2):  # not the final grace: the job is cancelled at the deadline
+            await cancelled.wait()
+    assert outcomes.kinds() == ["released"]
