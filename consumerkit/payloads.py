@@ -111,6 +111,9 @@ def inspect_handler(func: Callable[..., Any], name: str, *, batch: bool) -> Sign
     except (TypeError, ValueError, NameError) as error:
         raise ConfigError(f"handler {name!r}: cannot read its signature: {error}") from None
     required = [p for p in parameters if p.default is inspect.Parameter.empty and p.kind in _POSITIONAL]
+    keyword_only = [p.name for p in parameters if p.default is inspect.Parameter.empty and p.kind is p.KEYWORD_ONLY]
+    if keyword_only:
+        raise ConfigError(f"handler {name!r}: keyword-only parameters {keyword_only} need defaults; nothing fills them")
     if not 1 <= len(required) <= 2 or len(parameters) < 1:
         raise ConfigError(
             f"handler {name!r}: takes {len(required)} required arguments; it must take 1 (the message or its "
@@ -132,8 +135,9 @@ def inspect_handler(func: Callable[..., Any], name: str, *, batch: bool) -> Sign
     decode = decoder_for(payload, f"handler {name!r}")
     if decode is None and with_message:
         raise ConfigError(f"handler {name!r}: a second argument is only for typed payloads")
-    # a callable object counts by its __call__
-    is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(type(func).__call__)
+    # a callable object counts by its __call__, a decorated function by what it wraps
+    plain = inspect.unwrap(func)
+    is_async = any(inspect.iscoroutinefunction(f) for f in (func, plain, type(func).__call__))
     return Signature(decode, with_message, is_async, payload)
 
 

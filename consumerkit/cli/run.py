@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import threading
 
 import click
 
@@ -64,14 +63,3 @@ def run_command(target: str, backend: str | None, concurrency: int | None, drain
         app.run(backend)
     except ConsumerkitError as error:
         raise click.ClickException(str(error)) from None
-    _exit_past_abandoned_threads()
-
-
-def _exit_past_abandoned_threads() -> None:
-    """A sync handler that never checked for cancellation may still be running in its thread after the drain;
-    Python would wait for it at exit, past any platform's SIGKILL. Its message is already released, so leave
-    without it (flushing what was written first)."""
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)

@@ -21,7 +21,7 @@ import structlog
 
 from consumerkit.backends.base import EntryFailure, Receipt, VisibilityChange
 from consumerkit.clock import sleep_until
-from consumerkit.errors import BackendError, TransientBackendError
+from consumerkit.errors import TransientBackendError
 from consumerkit.runtime.leases import Lease
 
 if TYPE_CHECKING:
@@ -105,10 +105,12 @@ class Acker:
         while entries:
             try:
                 failures = await self._call(entries, delete)
-            except BackendError as error:
-                failures = [EntryFailure(str(i), type(error).__name__, str(error), False) for i in range(len(entries))]
-                if not isinstance(error, TransientBackendError):
-                    log.warning("ack call refused; retrying", operation=_op(delete), error=str(error))
+            except Exception as error:
+                # Worth retrying only if the service may answer differently later; a refusal (access denied, the
+                # queue deleted) would be retried forever while the heartbeat held the messages for 12 hours.
+                transient = isinstance(error, TransientBackendError)
+                code = type(error).__name__
+                failures = [EntryFailure(str(i), code, str(error), not transient) for i in range(len(entries))]
             by_id = {f.id: f for f in failures}
             retry = []
             for index, entry in enumerate(entries):

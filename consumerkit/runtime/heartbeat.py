@@ -22,7 +22,6 @@ import structlog
 
 from consumerkit.backends.base import VisibilityChange
 from consumerkit.clock import sleep_until
-from consumerkit.errors import BackendError
 from consumerkit.runtime.leases import Lease
 
 if TYPE_CHECKING:
@@ -58,7 +57,10 @@ class Heartbeat:
         due: list[tuple[Lease, int]] = []
         for lease in list(ctx.leases.values()):
             self.watch_cap(lease, now)
-            if lease.deadline <= horizon and lease.reason is None and (not lease.settled or lease.deleting):
+            # Extended while its job runs (a cancelled sync job runs until its thread stops) or its delete is
+            # pending; not once it is given back, nor once another worker holds it.
+            wanted = (not lease.settled or lease.deleting) and lease.reason != "lease_lost"
+            if wanted and lease.deadline <= horizon:
                 timeout = min(ctx.spec.visibility_timeout, int(lease.cap - now))
                 if now + timeout > lease.deadline:  # otherwise the cap allows no more
                     due.append((lease, timeout))
@@ -74,8 +76,10 @@ class Heartbeat:
         changes = [VisibilityChange(str(i), lease.raw.receipt_handle, t) for i, (lease, t) in enumerate(batch)]
         ctx.stats.visibility_batches += 1
         try:
-            failures = await ctx.backend.change_visibility_batch(ctx.queue_url, changes)
-        except BackendError as error:
+            # bounded, so that one slow call cannot hold up the next tick's extensions
+            with anyio.fail_after(max(1.0, ctx.spec.interval / 2)):
+                failures = await ctx.backend.change_visibility_batch(ctx.queue_url, changes)
+        except Exception as error:  # a failure, a timeout or a backend's bug: retried soon either way
             ctx.stats.extensions["error"] += len(batch)
             log.warning("heartbeat failed; retrying", queue=ctx.spec.queue, error=str(error), messages=len(batch))
             retry += [lease for lease, _ in batch]

@@ -8,6 +8,7 @@ released on shutdown or at the 12-hour cap, left alone when the lease was lost.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,7 +17,7 @@ import anyio
 import structlog
 
 from consumerkit.backends.base import OutgoingMessage
-from consumerkit.errors import BackendError, PayloadError, Reject
+from consumerkit.errors import PayloadError, Reject
 from consumerkit.message import Message
 from consumerkit.runtime.context import HandlerContext
 from consumerkit.runtime.leases import Lease
@@ -35,9 +36,10 @@ async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
     spec, now = ctx.spec, ctx.clock.now()
     ctx.stats.in_progress += len(leases)
     flag = None if spec.signature.is_async else threading.Event()  # a sync handler's thread watches it
+    abandon = None if flag is None else anyio.Event()
     for lease in leases:
         lease.started_at = now
-        lease.cancelled = flag  # one batch, one thread, one flag
+        lease.cancelled, lease.abandon = flag, abandon  # one batch, one thread, one flag
         ctx.heartbeat.watch_cap(lease, now)
     outcomes: dict[int, tuple[str, BaseException | None]] = {}
     timeout = None
@@ -51,7 +53,7 @@ async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
             if spec.timeout is not None:
                 timeout = ctx.timers.call_at(now + spec.timeout, lambda: _cancel(leases, "timeout"))
             outcomes = await _call(ctx, leases)
-        if scope.cancelled_caught:
+        if scope.cancel_called:  # also when a sync handler's thread ended on its own after the cancel
             # A batch cancelled for one message's sake (its lease was lost) gives the others back at once.
             outcomes = {id(lease): (_CANCELLED[lease.reason] if lease.reason else "released", None) for lease in leases}
         for lease in leases:
@@ -80,9 +82,10 @@ async def _call(ctx: HandlerContext, leases: Sequence[Lease]) -> dict[int, tuple
         message = Message(lease.raw, spec.queue, lease)
         try:
             args.append(message if sig.decode is None else sig.decode(message))
-        except PayloadError as error:
-            outcomes[id(lease)] = ("error", error)
-            _log_failure(ctx, lease, error)
+        except Exception as error:  # a model's own validator may raise anything: still this message's failure
+            failure = error if isinstance(error, PayloadError) else PayloadError(f"message {message.id}: {error!r}")
+            outcomes[id(lease)] = ("error", failure)
+            _log_failure(ctx, lease, failure)
             continue
         called.append((lease, message))
     if not called:
@@ -95,8 +98,11 @@ async def _call(ctx: HandlerContext, leases: Sequence[Lease]) -> dict[int, tuple
         if sig.is_async:
             result = await spec.func(*call_args)
         else:
-            assert leases[0].cancelled is not None
-            result = await run_in_thread(spec.func, call_args, leases[0].cancelled, ctx.limiter)
+            first = leases[0]
+            assert first.cancelled is not None and first.abandon is not None
+            result = await run_in_thread(spec.func, call_args, first.cancelled, first.abandon, ctx.limiter)
+        if inspect.isawaitable(result):  # an async function behind a plain decorator
+            result = await result
         failed = _failed(result, called, args) if spec.batch and result is not None else []
     except Reject as error:
         return outcomes | {id(lease): ("rejected", error) for lease, _ in called}
@@ -182,12 +188,13 @@ async def _reject(ctx: HandlerContext, lease: Lease, error: BaseException | None
         message_attributes=raw.message_attributes or None,
         group_id=raw.attributes.get("MessageGroupId"),
         # SQS: a deduplication id only on FIFO queues; the message id keeps a retried Reject from doubling it
-        deduplication_id=(raw.attributes.get("MessageDeduplicationId") or raw.message_id) if fifo else None,
+        # (with the receive count: the same message rejected again after a redrive is a new copy, not a duplicate)
+        deduplication_id=f"{raw.message_id}-{lease.receive_count}" if fifo else None,
     )
     try:
         _, failures = await ctx.backend.send_message_batch(ctx.dead_letter_url, [copy])
         problem = f"{failures[0].code}: {failures[0].message}" if failures else None
-    except BackendError as send_error:
+    except Exception as send_error:  # a backend's failure or bug: retried like any failure
         problem = str(send_error)
     if problem is not None:
         log.warning("Reject: could not send to the dead-letter queue; retried", queue=ctx.spec.queue, error=problem)

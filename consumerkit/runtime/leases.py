@@ -32,6 +32,7 @@ STOP_MARGIN = 30.0
 
 class Lease:
     __slots__ = (
+        "abandon",
         "cancelled",
         "ctx",
         "deadline",
@@ -59,6 +60,7 @@ class Lease:
         self.timers: list[Timer] = []
         self.warned = False
         self.cancelled: threading.Event | None = None  # a sync handler's thread watches it (check_cancelled)
+        self.abandon: anyio.Event | None = None  # set at shutdown: stop waiting for a sync handler's thread
 
     @property
     def message_id(self) -> str:
@@ -84,6 +86,8 @@ class Lease:
             self.reason = reason
         if self.cancelled is not None:
             self.cancelled.set()
+        if reason == "shutdown" and self.abandon is not None:
+            self.abandon.set()
         if self.scope is not None:
             self.scope.cancel()
 
@@ -141,8 +145,7 @@ class Slots:
         for the next receive rather than one at a time."""
         while True:
             while self.free <= 0:
-                self._freed = anyio.Event()
-                await self._freed.wait()
+                await self._freed.wait()  # every waiter shares the current event; give() sets and renews it
             await anyio.lowlevel.checkpoint()
             if self.free > 0:  # another poller may have taken them meanwhile
                 taken = min(most, self.free)
@@ -153,3 +156,4 @@ class Slots:
         if count:
             self.used -= count
             self._freed.set()
+            self._freed = anyio.Event()

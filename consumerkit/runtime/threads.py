@@ -1,9 +1,10 @@
 """Sync handlers: run in a worker thread, cancellable at their next :func:`check_cancelled`.
 
-A thread cannot be interrupted from outside, so cancelling a sync job (a timeout, the 12-hour cap, a shutdown)
-does two things: the supervisor stops waiting for it at once and settles its message, and a flag is raised
-that the thread sees the next time it calls :func:`check_cancelled` (which raises). A sync handler that
-never checks runs on to its end with its result discarded; call it between steps of a long job.
+A thread cannot be interrupted from outside, so cancelling a sync job (a timeout, the 12-hour cap, a lost
+lease) raises a flag that the thread sees the next time it calls :func:`check_cancelled` (which raises), and
+the job waits for the thread to stop there, heartbeating meanwhile: settling the message while the thread ran
+on would let a retry run the same message twice at once. Only a shutdown stops waiting (``abandon``): the
+message is released and the process is about to exit anyway. Call it between the steps of a long job.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
 from consumerkit.errors import ConsumerkitError
@@ -42,6 +44,43 @@ def _call(func: Callable[..., Any], args: tuple[Any, ...], cancelled: threading.
 
 
 async def run_in_thread(
-    func: Callable[..., Any], args: tuple[Any, ...], cancelled: threading.Event, limiter: anyio.CapacityLimiter
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    cancelled: threading.Event,
+    abandon: anyio.Event,
+    limiter: anyio.CapacityLimiter,
 ) -> Any:
-    return await anyio.to_thread.run_sync(_call, func, args, cancelled, abandon_on_cancel=True, limiter=limiter)
+    """Run ``func`` in a worker thread and return (or raise) what it did, even if the job is cancelled
+    meanwhile, unless ``abandon`` is set first; then the thread is left to run out alone."""
+    outcome: list[Any] = []
+    failure: list[BaseException] = []
+    finished = anyio.Event()
+
+    async def call() -> None:
+        try:
+            outcome.append(
+                await anyio.to_thread.run_sync(_call, func, args, cancelled, abandon_on_cancel=True, limiter=limiter)
+            )
+        except Exception as error:
+            failure.append(error)
+        finally:
+            finished.set()
+
+    with anyio.CancelScope(shield=True):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            tg.start_soon(_cancel_when, abandon, finished, tg.cancel_scope)
+            await finished.wait()
+            tg.cancel_scope.cancel()
+    await anyio.lowlevel.checkpoint()  # a cancellation of the job lands here, once the thread has stopped
+    if failure:
+        raise failure[0]
+    if not outcome:
+        raise JobCancelled("the job was abandoned at shutdown; its thread runs on alone")
+    return outcome[0]
+
+
+async def _cancel_when(abandon: anyio.Event, finished: anyio.Event, scope: anyio.CancelScope) -> None:
+    await abandon.wait()
+    finished.set()
+    scope.cancel()

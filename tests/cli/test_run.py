@@ -75,6 +75,34 @@ def test_sigterm_drains_releases_and_exits_zero(tmp_path: Path) -> None:
     assert counts.stdout.split() == ["1", "0"]  # "long" released for another worker; "quick" deleted
 
 
+def test_a_second_sigterm_releases_at_once(tmp_path: Path) -> None:
+    (tmp_path / "worker.py").write_text(WORKER)
+    backend = f"sqlite:///{tmp_path}/queues.db"
+    env = {**os.environ, "CONSUMERKIT_BACKEND": backend, "CONSUMERKIT_DRAIN_TIMEOUT": "3600"}
+    subprocess.run([sys.executable, "-c", SEND, backend, "long"], check=True, env=env, timeout=60)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "consumerkit", "run", "worker:app"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        for wanted in ("handled long", "draining"):
+            while wanted not in (line := process.stdout.readline()):
+                assert line, f"the worker exited before {wanted!r}"
+            if wanted == "handled long":
+                process.send_signal(signal.SIGTERM)  # the drain would wait an hour for the job
+        process.send_signal(signal.SIGTERM)  # the second: release it now
+        rest, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, rest
+    counts = subprocess.run(
+        [sys.executable, "-c", COUNT, backend], check=True, env=env, timeout=60, capture_output=True, text=True
+    )
+    assert counts.stdout.split() == ["1", "0"]
+
+
 @pytest.mark.parametrize(
     ("target", "wording"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import pytest
@@ -121,3 +122,24 @@ def test_a_dict_payload_must_be_a_json_object() -> None:
 
     with pytest.raises(PayloadError, match="needs a JSON object, got list"):
         inspect_handler(by_dict, "x", batch=False).decode(message("[1, 2]"))  # type: ignore[misc]
+
+
+def test_an_async_function_behind_a_plain_decorator_is_async() -> None:
+    def logged(func: Any) -> Any:
+        @functools.wraps(func)
+        def wrapper(*args: Any) -> Any:
+            return func(*args)
+
+        return wrapper
+
+    @logged
+    async def encode(message: Message) -> None: ...
+
+    assert HandlerSpec("videos", encode).signature.is_async
+
+
+def test_required_keyword_only_parameters_are_refused() -> None:
+    async def needs_tenant(message: Message, *, tenant: str) -> None: ...
+
+    with pytest.raises(ConfigError, match=r"keyword-only parameters \['tenant'\] need defaults"):
+        HandlerSpec("videos", needs_tenant)

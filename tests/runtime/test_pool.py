@@ -14,6 +14,7 @@ from consumerkit import App, ConfigError, FixedBackoff, Message, check_cancelled
 from consumerkit.backends import LocalBackend, QueueMessage
 from consumerkit.clock import ManualClock
 from consumerkit.engine import Engine
+from consumerkit.runtime.leases import Slots
 from tests.runtime.harness import Gate, running, send, settle, url_of
 
 
@@ -236,3 +237,89 @@ async def test_a_retry_policy_that_raises_does_not_stop_the_worker(
         await send(local, url, "still served")
         await outcomes.wait(2)
     assert handled == ["fails", "still served"]
+
+
+async def test_every_waiter_for_a_slot_wakes() -> None:
+    slots = Slots(2)
+    assert await slots.take(10) == 2
+    got: list[int] = []
+
+    async def take() -> None:
+        got.append(await slots.take(10))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take)
+        tg.start_soon(take)
+        await settle()
+        slots.give(1)
+        await settle()
+        slots.give(1)
+    assert got == [1, 1]
+
+
+@dataclasses.dataclass
+class Checked:
+    width: int
+
+    def __post_init__(self) -> None:
+        if self.width <= 0:
+            raise ValueError("width must be positive")
+
+
+async def test_a_payload_whose_own_checks_raise_is_a_failure_not_a_crash(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+    widths: list[int] = []
+
+    @app.handler(queue_name, retry=FixedBackoff(600))
+    async def encode(job: Checked) -> None:
+        widths.append(job.width)
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), '{"width": -1}', '{"width": 720}')
+        await outcomes.wait(2)
+    assert sorted(outcomes.kinds()) == ["error", "success"]
+    assert widths == [720]
+    assert "width must be positive" in str(next(o.error for o in outcomes.items if o.outcome == "error"))
+
+
+async def test_a_cancelled_sync_job_is_not_run_twice_at_once(
+    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    """A timeout cancels a sync job whose thread does not check: the message stays held (and heartbeated) until
+    the thread ends, so its retry never runs beside it."""
+    app = App()
+    running_now = 0
+    most = 0
+    entered = threading.Event()
+    proceed = threading.Event()
+    lock = threading.Lock()
+
+    @app.handler(queue_name, concurrency=2, timeout=5, retry=FixedBackoff(0), visibility_timeout=30)
+    def encode(message: Message) -> None:
+        nonlocal running_now, most
+        with lock:
+            running_now += 1
+            most = max(most, running_now)
+        entered.set()
+        try:
+            if message.receive_count == 1:
+                proceed.wait(20)  # a step that does not look at check_cancelled
+        finally:
+            with lock:
+                running_now -= 1
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(local, url, "one message")
+        assert await anyio.to_thread.run_sync(entered.wait, 10)
+        for _ in range(20):  # past the timeout, and past the 30 s visibility
+            clock.advance(5)
+            await settle()
+        assert not outcomes.items
+        assert (await engine.queue_stats(url)).in_flight == 1  # still held and heartbeated, not offered again
+        proceed.set()
+        await outcomes.wait(2)
+    assert outcomes.kinds() == ["timeout", "success"]
+    assert most == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from consumerkit import App, Message, TransientBackendError
+from consumerkit import App, BackendError, Message, TransientBackendError
 from consumerkit.backends import EntryFailure, LocalBackend, QueueMessage, Receipt, VisibilityChange
 from consumerkit.clock import ManualClock
 from consumerkit.engine import Engine
@@ -90,3 +90,31 @@ async def test_a_failed_heartbeat_is_retried_before_the_message_shows_again(
     extensions = supervisor.statistics()[0].extensions
     assert extensions["error"] == 2 and extensions["ok"] >= 9
     assert outcomes.kinds() == ["success"]
+
+
+class Refusing(LocalBackend):
+    """The real engine, except that every delete is refused for good (as AccessDenied would be)."""
+
+    async def delete_message_batch(self, queue_url: str, receipts: Sequence[Receipt]) -> list[EntryFailure]:
+        raise BackendError("DeleteMessageBatch: AccessDenied: not authorised")
+
+
+async def test_a_refused_delete_is_given_up_not_retried_forever(
+    engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    backend = Refusing(engine)
+    app = App()
+
+    @app.handler(queue_name, visibility_timeout=30)
+    async def work(message: Message) -> None:
+        pass
+
+    async with running(app, backend, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(backend, url, "done, but cannot be deleted")
+        await outcomes.wait(1)
+        assert not supervisor.contexts[0].leases  # nothing held, nothing heartbeated
+        clock.advance(29)
+        await settle()
+    stats = supervisor.statistics()[0]
+    assert (stats.delete_batches, stats.visibility_batches) == (1, 0)  # one try, then given up; never extended
