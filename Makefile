@@ -46,6 +46,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/wire.py
+	$(BIN)/python bench/consume.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
