@@ -8,11 +8,13 @@ consumer's long poll that finds nothing), never on a sleep.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import anyio
 import anyio.lowlevel
 
-from consumerkit import App, FixedBackoff, Message
-from consumerkit.backends import Backend, VisibilityChange
+from consumerkit import App, FixedBackoff, Message, TransientBackendError
+from consumerkit.backends import Backend, EntryFailure, QueueMessage, Receipt, VisibilityChange
 from tests.runtime.harness import Gate, running, send, url_of
 
 
@@ -112,3 +114,88 @@ async def test_a_stop_under_load_strands_no_message(backend: Backend, queue_name
     assert counts.in_flight == 0
     assert counts.visible == 1000 - stats.outcomes["success"]
     assert stats.received == sum(stats.outcomes.values())
+
+
+async def test_only_free_slots_are_received_and_acks_go_ten_at_a_time(backend: Backend, queue_name: str) -> None:
+    app = App()
+    gate = Gate()
+
+    @app.handler(queue_name, concurrency=3)
+    async def held(message: Message) -> None:
+        if message.body.startswith("held"):
+            await gate.enter()
+
+    async with running(app, backend) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await send(backend, url, *[f"held {n}" for n in range(7)])
+        await gate.wait_started(3)
+        counts = await backend.queue_counts(url)
+        assert (counts.in_flight, counts.visible) == (3, 4)  # nothing taken beyond the three free slots
+        gate.open.set()
+        await outcomes.wait(7)
+    app = App()
+    app.handler(queue_name, concurrency=40)(_noop)
+    async with running(app, backend) as (supervisor, outcomes):
+        await send(backend, url, *[str(n) for n in range(100)])
+        await outcomes.wait(100)
+    assert supervisor.statistics()[0].delete_batches <= 12
+
+
+async def _noop(message: Message) -> None:
+    pass
+
+
+async def test_release_and_extend(backend: Backend, queue_name: str) -> None:
+    app = App()
+    counts: list[int] = []
+
+    @app.handler(queue_name, visibility_timeout=1, heartbeat_interval=0.5)
+    async def manual(message: Message) -> None:
+        counts.append(message.receive_count)
+        if message.receive_count == 1:
+            await message.extend(30)  # past the heartbeat's own horizon
+            await message.release(delay=1)
+
+    async with running(app, backend) as (supervisor, outcomes):
+        await send(backend, url_of(supervisor, queue_name), "manual")
+        await outcomes.wait(2)
+    assert outcomes.kinds() == ["released", "success"]
+    assert counts == [1, 2]
+
+
+class Flaky:
+    """Any backend behind a link that fails the next ``failures`` receives and deletes (transiently)."""
+
+    def __init__(self, inner: Backend, failures: int) -> None:
+        self.inner = inner
+        self.failures = {"receive": failures, "delete": failures}
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def _trip(self, operation: str) -> None:
+        if self.failures[operation]:
+            self.failures[operation] -= 1
+            raise TransientBackendError(f"{operation}: connection reset by peer")
+
+    async def receive_messages(self, queue_url: str, **options: int) -> list[QueueMessage]:
+        self._trip("receive")
+        return await self.inner.receive_messages(queue_url, **options)
+
+    async def delete_message_batch(self, queue_url: str, receipts: Sequence[Receipt]) -> list[EntryFailure]:
+        self._trip("delete")
+        return await self.inner.delete_message_batch(queue_url, receipts)
+
+
+async def test_transient_failures_are_retried(backend: Backend, queue_name: str) -> None:
+    app = App()
+    app.handler(queue_name)(_noop)
+    flaky = Flaky(backend, failures=1)  # each retry waits its back-off in real time: one is enough
+    async with running(app, flaky) as (supervisor, outcomes):  # type: ignore[arg-type]
+        url = url_of(supervisor, queue_name)
+        await send(backend, url, "survives")
+        await outcomes.wait(1)
+    assert outcomes.kinds() == ["success"]
+    assert supervisor.statistics()[0].receive_requests["error"] == 1
+    counts = await backend.queue_counts(url)
+    assert (counts.visible, counts.in_flight) == (0, 0)
