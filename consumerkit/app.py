@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -27,6 +26,7 @@ from consumerkit.runtime.events import Observer
 from consumerkit.runtime.retry import RetryPolicy
 from consumerkit.runtime.shutdown import watch_signals
 from consumerkit.runtime.supervisor import Supervisor, SupervisorSettings
+from consumerkit.runtime.threads import abandoned_threads
 
 __all__ = ["App"]
 
@@ -39,8 +39,8 @@ class App:
 
     ``backend`` is a URL (``memory://``, ``sqlite:///path.db``, ``sqs://``, ``http://host:port``) or an open
     :class:`~consumerkit.backends.Backend`; by default ``$CONSUMERKIT_BACKEND``, else a SQLite file under
-    ``.consumerkit/``. ``create_queues`` (default: yes on the local engine, no on SQS) creates the handlers'
-    queues, and the DLQs that :meth:`queue` declares, at start-up.
+    ``.consumerkit/``. ``create_queues`` (default: yes on the local engine, no on SQS) creates, or brings up to
+    their declaration, the queues :meth:`queue` declares and their DLQs, and the handlers' queues, at start-up.
     """
 
     def __init__(
@@ -189,7 +189,7 @@ def _exit_past_abandoned_threads() -> None:
     """A sync handler that never checked for cancellation may still be running in the thread a shutdown
     abandoned; Python would wait for it at exit, past any platform's SIGKILL. Its message is already
     released, so leave without it (flushing what was written first)."""
-    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+    if abandoned_threads():
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)

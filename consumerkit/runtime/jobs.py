@@ -48,11 +48,12 @@ async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
         with anyio.CancelScope() as scope:
             for lease in leases:
                 lease.scope = scope
-                if lease.reason is not None:  # cancelled before it started (a shutdown, a lost lease)
-                    _cancel(leases, lease.reason)
-            if spec.timeout is not None:
-                timeout = ctx.timers.call_at(now + spec.timeout, lambda: _cancel(leases, "timeout"))
-            outcomes = await _call(ctx, leases)
+            if any(lease.reason is not None for lease in leases):  # cancelled before it started: do not run it
+                scope.cancel()
+            else:
+                if spec.timeout is not None:
+                    timeout = ctx.timers.call_at(now + spec.timeout, lambda: _cancel(leases, "timeout"))
+                outcomes = await _call(ctx, leases)
         if scope.cancel_called:  # also when a sync handler's thread ended on its own after the cancel
             # A batch cancelled for one message's sake (its lease was lost) gives the others back at once.
             outcomes = {id(lease): (_CANCELLED[lease.reason] if lease.reason else "released", None) for lease in leases}
@@ -118,15 +119,16 @@ def _failed(result: object, called: list[tuple[Lease, Message]], args: list[Any]
     if not isinstance(result, Iterable) or isinstance(result, str | bytes):
         raise TypeError(f"a batch handler returns None or what failed, not a {type(result).__name__}")
     by_id = {message.id: lease for lease, message in called}
-    by_payload = {id(arg): lease for (lease, _), arg in zip(called, args, strict=True)}
-    failed = []
+    by_payload: dict[int, list[Lease]] = {}
+    for (lease, _), arg in zip(called, args, strict=True):
+        by_payload.setdefault(id(arg), []).append(lease)  # one shared object (None, a small int) may be several
+    failed: list[Lease] = []
     for item in result:
         key = item.id if isinstance(item, Message) else item
-        lease = by_id.get(key) if isinstance(key, str) else None
-        lease = lease or by_payload.get(id(item))
-        if lease is None:
+        found = [by_id[key]] if isinstance(key, str) and key in by_id else by_payload.get(id(item), [])
+        if not found:
             raise TypeError(f"a batch handler reported {item!r} as failed, which is none of the messages it was given")
-        failed.append(lease)
+        failed += [lease for lease in found if lease not in failed]
     return failed
 
 

@@ -157,7 +157,10 @@ class Supervisor:
                     f"queue {spec.queue!r} does not exist; create it, or declare it with app.queue({spec.queue!r}, "
                     "...) and start with create_queues=True"
                 ) from None
-            url = await self.backend.create_queue(spec.queue)
+            # an undeclared FIFO queue still has to be created as one
+            url = await self.backend.create_queue(
+                spec.queue, {"FifoQueue": "true"} if spec.queue.endswith(".fifo") else None
+            )
         dlq = await self._dead_letter_url(url)
         return HandlerContext(spec, url, self.backend, self.clock, self.timers, self.observers, dlq)
 
@@ -192,6 +195,8 @@ class Supervisor:
         try:
             name = str(json.loads(policy)["deadLetterTargetArn"]).rsplit(":", 1)[-1]
             return await self.backend.get_queue_url(name)
+        except TransientBackendError:
+            raise  # start-up retries it; giving up here would turn every Reject into a retry for the whole run
         except (ValueError, KeyError, BackendError) as error:
             log.warning("dead-letter queue not reachable; Reject will retry instead", queue=url, error=str(error))
             return None

@@ -22,6 +22,23 @@ from consumerkit.errors import ConsumerkitError
 __all__ = ["JobCancelled", "check_cancelled", "run_in_thread"]
 
 _local = threading.local()
+_abandoned: set[_Run] = set()  # runs left to finish alone at a shutdown, until their thread returns
+_lock = threading.Lock()
+
+
+class _Run:
+    """One sync call's thread-side state."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = False
+
+
+def abandoned_threads() -> int:
+    """How many threads a shutdown left running (their handler never reached check_cancelled)."""
+    with _lock:
+        return sum(1 for run in _abandoned if not run.done)
 
 
 class JobCancelled(ConsumerkitError):
@@ -35,12 +52,15 @@ def check_cancelled() -> None:
         raise JobCancelled("the job was cancelled (timeout, maximum duration, lost lease or shutdown)")
 
 
-def _call(func: Callable[..., Any], args: tuple[Any, ...], cancelled: threading.Event) -> Any:
+def _call(func: Callable[..., Any], args: tuple[Any, ...], cancelled: threading.Event, run: _Run) -> Any:
     _local.cancelled = cancelled
     try:
         return func(*args)
     finally:
         _local.cancelled = None
+        with _lock:
+            run.done = True
+            _abandoned.discard(run)
 
 
 async def run_in_thread(
@@ -55,11 +75,14 @@ async def run_in_thread(
     outcome: list[Any] = []
     failure: list[BaseException] = []
     finished = anyio.Event()
+    run = _Run()
 
     async def call() -> None:
         try:
             outcome.append(
-                await anyio.to_thread.run_sync(_call, func, args, cancelled, abandon_on_cancel=True, limiter=limiter)
+                await anyio.to_thread.run_sync(
+                    _call, func, args, cancelled, run, abandon_on_cancel=True, limiter=limiter
+                )
             )
         except Exception as error:
             failure.append(error)
@@ -72,6 +95,10 @@ async def run_in_thread(
             tg.start_soon(_cancel_when, abandon, finished, tg.cancel_scope)
             await finished.wait()
             tg.cancel_scope.cancel()
+    if not outcome and not failure:  # abandoned: the thread runs on alone
+        with _lock:
+            if not run.done:
+                _abandoned.add(run)
     await anyio.lowlevel.checkpoint()  # a cancellation of the job lands here, once the thread has stopped
     if failure:
         raise failure[0]

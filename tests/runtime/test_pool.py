@@ -323,3 +323,29 @@ async def test_a_cancelled_sync_job_is_not_run_twice_at_once(
         await outcomes.wait(2)
     assert outcomes.kinds() == ["timeout", "success"]
     assert most == 1
+
+
+async def test_only_threads_a_shutdown_abandoned_are_counted(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    from consumerkit.runtime.threads import abandoned_threads
+
+    app = App(drain_timeout=0)
+    entered = threading.Event()
+    finish = threading.Event()
+
+    @app.handler(queue_name)
+    def stubborn(message: Message) -> None:
+        entered.set()
+        finish.wait(20)  # never checks for cancellation
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), "stubborn")
+        assert await anyio.to_thread.run_sync(entered.wait, 10)
+        assert abandoned_threads() == 0  # running, not abandoned
+    assert outcomes.kinds() == ["released"]
+    assert abandoned_threads() == 1
+    finish.set()
+    with anyio.fail_after(10):
+        while abandoned_threads():  # the thread returns on its own; nothing else signals it
+            await anyio.to_thread.run_sync(finish.wait, 0.01)

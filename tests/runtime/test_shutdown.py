@@ -111,3 +111,30 @@ async def test_a_job_that_goes_on_after_releasing_is_cancelled_at_the_deadline(
         with anyio.fail_after(2):  # not the final grace: the job is cancelled at the deadline
             await cancelled.wait()
     assert outcomes.kinds() == ["released"]
+
+
+async def test_a_job_cancelled_before_it_starts_never_calls_the_handler(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    from consumerkit.runtime.jobs import run_job
+    from consumerkit.runtime.leases import Lease
+
+    app = App()
+    calls: list[str] = []
+
+    @app.handler(queue_name)
+    async def encode(message: Message) -> None:
+        calls.append(message.body)
+
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        ctx = supervisor.contexts[0]
+        await send(local, ctx.queue_url, "cancelled first")
+        supervisor.stop()  # nothing running yet; receive by hand, as a poller whose job was cancelled would
+        raw = await local.receive_messages(ctx.queue_url, max_messages=1, wait_seconds=1, visibility_timeout=60)
+        lease = ctx.lease(Lease(ctx, raw[0], clock.now()))
+        lease.cancel("shutdown")
+        await ctx.slots.take(1)
+        await run_job(ctx, [lease])
+        await outcomes.wait(1)
+    assert calls == []
+    assert outcomes.kinds() == ["released"]

@@ -52,3 +52,12 @@ async def test_a_missing_queue_is_a_config_error_when_not_creating(backend: Back
     app.handler(queue_name)(noop)
     with pytest.raises(ConfigError, match=f"queue '{queue_name}' does not exist; create it, or declare it"):
         await app.serve(backend, handle_signals=False)
+
+
+async def test_an_undeclared_fifo_queue_is_created_as_one(backend: Backend, queue_name: str) -> None:
+    app = App()
+    app.handler(f"{queue_name}.fifo")(noop)
+    async with running(app, backend):
+        pass
+    url = await backend.get_queue_url(f"{queue_name}.fifo")
+    assert (await backend.get_queue_attributes(url, ["FifoQueue"]))["FifoQueue"] == "true"
