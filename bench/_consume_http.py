@@ -116,16 +116,8 @@ async def hand_loop(sqs: Any, queue: str, pid: int, workers: int, warmup: float,
             messages = got.get("Messages", ())
             for message in messages:
                 await noop(message)
-            if not messages:
-                continue
-            deleted = await sqs.delete_message_batch(
-                QueueUrl=queue,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-            )
-            if deleted.get("Failed"):
-                raise RuntimeError(f"hand loop: delete_message_batch failed entries {deleted['Failed']}")
-            counts["requests"] += 1
-            counts["messages"] += len(deleted.get("Successful", ()))
+            if messages:
+                await wire.delete_received(sqs, queue, messages, counts)
 
     async with anyio.create_task_group() as tg:
         for _ in range(workers):

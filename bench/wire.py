@@ -42,7 +42,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -286,16 +286,8 @@ async def _window(
             got = await sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=wait)
             counts["requests"] += 2
             messages = got.get("Messages", ())
-            if not messages:
-                continue
-            deleted = await sqs.delete_message_batch(
-                QueueUrl=queue,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-            )
-            if deleted.get("Failed"):
-                raise RuntimeError(f"delete_message_batch failed entries: {deleted['Failed']}")
-            counts["requests"] += 1
-            counts["messages"] += len(deleted.get("Successful", ()))
+            if messages:
+                await delete_received(sqs, queue, messages, counts)
 
     async with asyncio.TaskGroup() as tg:
         for _ in range(workers):
@@ -597,6 +589,18 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _sigterm)
     figures, errors = run(args)
     report(figures, errors, args.polls)
+
+
+async def delete_received(sqs: Any, queue: str, messages: Sequence[dict[str, Any]], counts: dict[str, int]) -> None:
+    """One DeleteMessageBatch for what a receive returned; counts the request and the messages deleted."""
+    deleted = await sqs.delete_message_batch(
+        QueueUrl=queue,
+        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+    )
+    if deleted.get("Failed"):
+        raise RuntimeError(f"delete_message_batch failed entries: {deleted['Failed']}")
+    counts["requests"] += 1
+    counts["messages"] += len(deleted.get("Successful", ()))
 
 
 if __name__ == "__main__":
