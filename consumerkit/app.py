@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -31,6 +31,9 @@ from consumerkit.runtime.threads import abandoned_threads
 __all__ = ["App"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+# A service runs beside the supervisor for its whole life (metrics and health endpoints, scale-in
+# protection, an interruption watch) and is cancelled once the supervisor has stopped.
+Service = Callable[[Supervisor], Coroutine[Any, Any, None]]
 BACKEND_ENV = "CONSUMERKIT_BACKEND"
 
 
@@ -54,6 +57,7 @@ class App:
         self.settings = SupervisorSettings(drain_timeout=drain_timeout, create_queues=create_queues)
         self.handlers: list[HandlerSpec] = []
         self.queues: dict[str, QueueSpec] = {}
+        self.services: list[Service] = []
 
     # -- the registry ---------------------------------------------------------------------------------------
     def add_handler(self, spec: HandlerSpec) -> HandlerSpec:
@@ -115,6 +119,11 @@ class App:
         self.queues[name] = spec
         return spec
 
+    def add_service(self, service: Service) -> Service:
+        """Run ``service(supervisor)`` beside the worker, from its start until it has stopped."""
+        self.services.append(service)
+        return service
+
     # -- running --------------------------------------------------------------------------------------------
     def supervisor(
         self, backend: Backend, *, clock: Clock | None = None, observers: Sequence[Observer] = ()
@@ -175,6 +184,8 @@ class App:
             if handle_signals:
                 tg.start_soon(watch_signals, supervisor)
             await tg.start(supervisor.run)
+            for service in self.services:
+                tg.start_soon(service, supervisor)
             task_status.started(supervisor)
             await supervisor.wait_stopped()
             tg.cancel_scope.cancel()

@@ -37,7 +37,7 @@ class Heartbeat:
     def __init__(self, ctx: HandlerContext) -> None:
         self.ctx = ctx
         self.ticks = 0
-        self.last_tick: float | None = None
+        self.last_tick = ctx.clock.now()  # liveness counts from the start
 
     async def run(self) -> None:
         interval = self.ctx.spec.interval

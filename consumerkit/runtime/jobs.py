@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from consumerkit.backends.base import OutgoingMessage
 from consumerkit.errors import PayloadError, Reject
@@ -33,6 +34,19 @@ _CANCELLED = {"timeout": "timeout", "max_duration": "released", "shutdown": "rel
 
 
 async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
+    # Every log line of the job, the handler's own included, carries which message it is about.
+    if len(leases) == 1:
+        context = bound_contextvars(
+            queue=ctx.spec.queue, handler=ctx.spec.name, message_id=leases[0].message_id,
+            receive_count=leases[0].receive_count,
+        )  # fmt: skip
+    else:
+        context = bound_contextvars(queue=ctx.spec.queue, handler=ctx.spec.name, messages=len(leases))
+    with context:
+        await _run_job(ctx, leases)
+
+
+async def _run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
     spec, now = ctx.spec, ctx.clock.now()
     ctx.stats.in_progress += len(leases)
     flag = None if spec.signature.is_async else threading.Event()  # a sync handler's thread watches it

@@ -36,6 +36,7 @@ from consumerkit.runtime.events import HandlerStatistics, Observer
 from consumerkit.runtime.jobs import run_job
 from consumerkit.runtime.leases import Lease
 from consumerkit.runtime.poller import Poller, poller_count
+from consumerkit.runtime.sampler import Sampler
 from consumerkit.runtime.timers import Timers
 
 __all__ = ["Supervisor", "SupervisorSettings"]
@@ -43,6 +44,7 @@ __all__ = ["Supervisor", "SupervisorSettings"]
 # After cancelling, how long releases and the last acks may take: drain_timeout (25 s) + this + a subprocess's
 # grace (run_process: 2 s) stay inside the 30 s that ECS and Kubernetes give between SIGTERM and SIGKILL.
 FINAL_GRACE = 3.0
+LIVENESS_SLACK = 10.0  # seconds a loop may be late before liveness fails
 log = structlog.get_logger("consumerkit.supervisor")
 
 
@@ -51,12 +53,15 @@ class SupervisorSettings:
     drain_timeout: float = 25.0  # fits the 30 s SIGTERM budget of ECS and Kubernetes, with room to release
     create_queues: bool | None = None  # None: whatever the backend does by default (local yes, SQS no)
     receive_grace: float = 0.5  # at a stop, how long a receive already out may still return (see poller.py)
+    sample_interval: float | None = 30.0  # how often each queue's counters are read (None: never)
 
     def __post_init__(self) -> None:
         if not 0 <= self.drain_timeout <= 172_800:
             raise ConfigError(f"drain_timeout={self.drain_timeout!r} is out of range: 0..172800 seconds")
         if not 0 <= self.receive_grace <= 20:
             raise ConfigError(f"receive_grace={self.receive_grace!r} is out of range: 0..20 seconds")
+        if self.sample_interval is not None and not 1 <= self.sample_interval <= 3600:
+            raise ConfigError(f"sample_interval={self.sample_interval!r} is out of range: 1..3600 seconds, or None")
 
     def replace(self, **changes: Any) -> SupervisorSettings:
         return dataclasses.replace(self, **changes)
@@ -85,6 +90,8 @@ class Supervisor:
         self.started = anyio.Event()
         self.stopped = anyio.Event()
         self.draining = False
+        self.sampler: Sampler | None = None
+        self.alive_at = self.clock.now()
         self._stop = anyio.Event()
         self._immediate = anyio.Event()
         self._pollers: list[Poller] = []
@@ -97,6 +104,26 @@ class Supervisor:
 
     async def wait_stopped(self) -> None:
         await self.stopped.wait()
+
+    @property
+    def in_progress(self) -> int:
+        """Messages being handled right now, over every handler (what scale-in protection watches)."""
+        return sum(ctx.stats.in_progress for ctx in self.contexts)
+
+    @property
+    def ready(self) -> bool:
+        """Started and not draining: what a readiness probe reports."""
+        return self.started.is_set() and not self.draining and not self.stopped.is_set()
+
+    def live(self) -> bool:
+        """Whether the supervisor's loop and every heartbeat loop have ticked lately. A queue service that
+        cannot be reached does not make it false: restarting a fleet would not bring the service back."""
+        if self.stopped.is_set():
+            return False
+        now = self.clock.now()
+        if now - self.alive_at > LIVENESS_SLACK:
+            return False
+        return all(now - ctx.heartbeat.last_tick <= 3 * ctx.spec.interval + LIVENESS_SLACK for ctx in self.contexts)
 
     def statistics(self) -> list[HandlerStatistics]:
         return [ctx.stats.snapshot() for ctx in self.contexts]
@@ -120,6 +147,10 @@ class Supervisor:
             finished = [anyio.Event() for _ in self.contexts]
             for ctx, done in zip(self.contexts, finished, strict=True):
                 tg.start_soon(self._serve, ctx, done)
+            tg.start_soon(self._tick)
+            if self.settings.sample_interval is not None:
+                self.sampler = Sampler(self.backend, self._sampled_queues(), self.clock, self.settings.sample_interval)
+                tg.start_soon(self.sampler.run)
             self.started.set()
             task_status.started()
             log.info("worker started", handlers=[spec.name for spec in self.handlers])
@@ -127,6 +158,20 @@ class Supervisor:
             await self._drain(finished)
             tg.cancel_scope.cancel()
         log.info("worker stopped")
+
+    async def _tick(self) -> None:
+        """The supervisor's own pulse, for liveness: a blocked event loop stops it."""
+        while True:
+            self.alive_at = self.clock.now()
+            await sleep_until(self.clock, self.alive_at + 1.0)
+
+    def _sampled_queues(self) -> dict[str, str]:
+        queues: dict[str, str] = {}
+        for ctx in self.contexts:
+            queues[ctx.spec.queue] = ctx.queue_url
+            if ctx.dead_letter_url is not None:
+                queues.setdefault(ctx.dead_letter_url.rstrip("/").rsplit("/", 1)[-1], ctx.dead_letter_url)
+        return queues
 
     async def _cancel_on_stop(self, scope: anyio.CancelScope) -> None:
         await self._stop.wait()
