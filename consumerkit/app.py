@@ -58,6 +58,8 @@ class App:
         self.handlers: list[HandlerSpec] = []
         self.queues: dict[str, QueueSpec] = {}
         self.services: list[Service] = []
+        self.observers: list[Observer] = []  # told every Outcome, with those given to serve()
+        self.backend_layers: list[Callable[[Backend], Backend]] = []  # wrap the backend, first added innermost
 
     # -- the registry ---------------------------------------------------------------------------------------
     def add_handler(self, spec: HandlerSpec) -> HandlerSpec:
@@ -119,6 +121,15 @@ class App:
         self.queues[name] = spec
         return spec
 
+    def add_observer(self, observer: Observer) -> Observer:
+        """Tell ``observer`` every message's Outcome (metrics and logs read them; they must not block)."""
+        self.observers.append(observer)
+        return observer
+
+    def add_backend_layer(self, layer: Callable[[Backend], Backend]) -> None:
+        """Wrap the backend the supervisor uses (e.g. to time every call); layers must keep the protocol."""
+        self.backend_layers.append(layer)
+
     def add_service(self, service: Service) -> Service:
         """Run ``service(supervisor)`` beside the worker, from its start until it has stopped."""
         self.services.append(service)
@@ -179,7 +190,9 @@ class App:
         handle_signals: bool,
         task_status: anyio.abc.TaskStatus[Supervisor],
     ) -> None:
-        supervisor = self.supervisor(backend, clock=clock, observers=observers)
+        for layer in self.backend_layers:
+            backend = layer(backend)
+        supervisor = self.supervisor(backend, clock=clock, observers=[*self.observers, *observers])
         async with anyio.create_task_group() as tg:
             if handle_signals:
                 tg.start_soon(watch_signals, supervisor)
