@@ -77,9 +77,21 @@ def _pydantic_decoder(cls: Any) -> Decoder:
         try:
             return cls.model_validate_json(message.body)
         except ValueError as error:  # pydantic's ValidationError is a ValueError
-            raise PayloadError(f"message {message.id}: body does not fit {cls.__name__}: {error}") from None
+            raise PayloadError(f"message {message.id}: body does not fit {cls.__name__}: {_described(error)}") from None
 
     return decode
+
+
+def _described(error: ValueError) -> str:
+    """What was wrong, without the input: pydantic's own message quotes the body, and bodies stay out of logs."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return str(error)
+    try:
+        found = errors(include_input=False, include_url=False)
+    except TypeError:
+        return type(error).__name__
+    return "; ".join(f"{'.'.join(str(part) for part in e.get('loc', ())) or '(body)'}: {e.get('msg')}" for e in found)
 
 
 def decoder_for(annotation: object, where: str) -> Decoder | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 import structlog
-from structlog.contextvars import bound_contextvars
+from structlog.contextvars import bind_contextvars, bound_contextvars, clear_contextvars, get_contextvars
 
 from consumerkit.backends.base import OutgoingMessage
 from consumerkit.errors import PayloadError, Reject
@@ -42,8 +42,13 @@ async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
         )  # fmt: skip
     else:
         context = bound_contextvars(queue=ctx.spec.queue, handler=ctx.spec.name, messages=len(leases))
-    with context:
-        await _run_job(ctx, leases)
+    inherited = get_contextvars()
+    try:
+        with context:
+            await _run_job(ctx, leases)
+    finally:  # what a handler bound stays with its own message, not the worker's next one
+        clear_contextvars()
+        bind_contextvars(**inherited)
 
 
 async def _run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
