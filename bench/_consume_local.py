@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from prometheus_client import CollectorRegistry
 
 from consumerkit import App, Message
 from consumerkit.backends import open_backend
 from consumerkit.backends.base import Backend, OutgoingMessage, Receipt
+from consumerkit.observability import install_metrics
 from consumerkit.runtime.events import HandlerStatistics, Outcome
 from consumerkit.runtime.supervisor import Supervisor
 
@@ -153,12 +155,19 @@ async def memory_hand_loop(total: int, lo: int, hi: int, tasks: bool = False) ->
 
 
 async def memory_supervisor(
-    total: int, lo: int, hi: int, concurrency: int, hooks: tuple[Callable[[], None], Callable[[], None]] | None = None
+    total: int,
+    lo: int,
+    hi: int,
+    concurrency: int,
+    hooks: tuple[Callable[[], None], Callable[[], None]] | None = None,
+    metrics: bool = False,
 ) -> Window:
     """The supervisor with a no-op handler on a fresh memory engine holding ``total`` messages; the window runs
     from the ``lo``-th settled message to the ``hi``-th, so start-up and the drained tail are not timed (nor
-    profiled: ``hooks`` are called as the window opens and closes)."""
+    profiled: ``hooks`` are called as the window opens and closes). With ``metrics``, the app has
+    ``install_metrics`` on a fresh registry (per-message histograms, the metered backend, the collector)."""
     app = handler_app(noop, concurrency)
+    registry = install_metrics(app, CollectorRegistry()).registry if metrics else None
     async with open_backend("memory://") as backend:
         url = await backend.create_queue(QUEUE)
         await prefill(backend, url, total)
@@ -182,6 +191,12 @@ async def memory_supervisor(
         window.extra.update({f"outcome_{k}": v for k, v in final.outcomes.items() if k != "success"})
         window.extra["background_cpu"] = max(0.0, m1 - m0 - window.cpu)
         window.extra["left_in_flight"] = stranded
+        if registry is not None:  # the metrics saw every message: the histogram counted each success
+            observed = registry.get_sample_value(
+                "consumerkit_message_processing_duration_seconds_count",
+                {"queue": QUEUE, "handler": "noop", "outcome": "success"},
+            )
+            window.extra["metrics_missed"] = final.outcomes["success"] - (observed or 0)
         return window
 
 

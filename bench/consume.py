@@ -23,6 +23,9 @@ server of case 2 gets the other.
    (target < 5 % of a core; the in-process engine's work on those calls included).
 5. **Latency**: one message at a time sent to an idle, long-polling worker on the memory engine; from just
    before the send to the handler's first line. Targets: p50 ≤ 5 ms, p99 ≤ 25 ms.
+6. **Metrics cost**: case 1's supervisor at ``--concurrency`` (50) with ``install_metrics`` on the app (a fresh
+   registry: the per-message histograms, the metered backend, the scrape-time collector) against the same
+   without, in interleaved rounds. Target: metrics cost under 5 % of throughput (``metrics_of_plain`` ≥ 0.95).
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from _consume_local import (
     profile_pyspy,
 )
 
-CASES = ("memory", "http", "heartbeat", "latency")
+CASES = ("memory", "http", "heartbeat", "latency", "metrics")
 TARGETS: dict[str, tuple[str, float]] = {
     "memory_msgs_per_s": (">=", 20_000),
     "memory_of_hand": (">=", 0.85),
@@ -66,6 +69,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "heartbeat_core_share": ("<", 0.05),
     "latency_p50_ms": ("<=", 5.0),
     "latency_p99_ms": ("<=", 25.0),
+    "metrics_of_plain": (">=", 0.95),
 }
 
 
@@ -177,6 +181,25 @@ def case_latency(args: argparse.Namespace, figures: dict[str, float]) -> None:
     figures.update({f"latency_{k}": v for k, v in result.items()})
 
 
+def case_metrics(args: argparse.Namespace, figures: dict[str, float]) -> None:
+    """Plain and metered runs alternate (which goes first alternates too), so drift hits both alike."""
+    total = args.backlog
+    lo, hi, c = total // 10, total - total // 10, args.concurrency
+    windows: dict[str, list[Window]] = {"metrics_plain": [], "metrics_on": []}
+    for round_ in range(args.metrics_rounds):
+        order = ["metrics_plain", "metrics_on"] if round_ % 2 == 0 else ["metrics_on", "metrics_plain"]
+        for name in order:
+            run_ = functools.partial(memory_supervisor, total, lo, hi, c, None, name == "metrics_on")
+            windows[name].append(anyio.run(run_))
+    for name, ws in windows.items():
+        _summarise(name, ws, figures)
+    figures["metrics_of_plain"] = figures["metrics_on_msgs_per_s"] / figures["metrics_plain_msgs_per_s"]
+    per_message = {name: sum(w.cpu for w in ws) / sum(w.messages for w in ws) for name, ws in windows.items()}
+    figures["metrics_cpu_us_per_msg_plain"] = per_message["metrics_plain"] * 1e6
+    figures["metrics_cpu_us_per_msg_on"] = per_message["metrics_on"] * 1e6
+    figures["metrics_concurrency"] = c
+
+
 def run(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, str]]:
     client_cpus, server_cpus = _cpus()
     if client_cpus:
@@ -188,6 +211,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, float], dict[str, str]]:
         "http": lambda: case_http(args, figures, server_cpus),
         "heartbeat": lambda: case_heartbeat(args, figures),
         "latency": lambda: case_latency(args, figures),
+        "metrics": lambda: case_metrics(args, figures),
     }
     for name in args.cases:
         started = time.perf_counter()
@@ -221,6 +245,7 @@ def report(figures: dict[str, float], errors: dict[str, str], args: argparse.Nam
     rows = [("variant", "msg/s", "rounds' range", "of hand", "req/msg", "core", "server core")]
     prefixes = ["memory_hand", "memory_hand_tasks", *[f"memory_sup_c{c}" for c in args.concurrencies]]
     prefixes += [f"http_hand_w{w}" for w in args.workers] + [f"http_sup_c{c}" for c in args.http_concurrencies]
+    prefixes += ["metrics_plain", "metrics_on"]
     for prefix in prefixes:
         f = {k.removeprefix(prefix + "_"): v for k, v in figures.items() if k.startswith(prefix + "_")}
         if "msgs_per_s" not in f:
@@ -237,7 +262,7 @@ def report(figures: dict[str, float], errors: dict[str, str], args: argparse.Nam
     info = ["memory_of_hand_tasks", "memory_hand_msgs_per_s", "http_hand_best_msgs_per_s", "background_core_share"]
     info += ["memory_left_in_flight", "http_left_in_flight"]
     shown = [*TARGETS, *(k for k in info if k in figures)]
-    shown += [k for k in figures if k.startswith(("heartbeat_", "latency_")) and k not in TARGETS]
+    shown += [k for k in figures if k.startswith(("heartbeat_", "latency_", "metrics_cpu_")) and k not in TARGETS]
     for key in shown:
         if key not in figures:
             if key in TARGETS:
@@ -313,6 +338,7 @@ def main() -> None:
     parser.add_argument("--hb-interval", type=float, default=1.0, help="case 4 heartbeat interval, s (default 1)")
     parser.add_argument("--hb-intervals", type=int, default=None, help="case 4 intervals timed (default 8; quick 4)")
     parser.add_argument("--samples", type=int, default=None, help="case 5 sends timed (default 500; quick 200)")
+    parser.add_argument("--metrics-rounds", type=int, default=None, help="case 6 rounds of each (default 6; quick 4)")
     parser.add_argument(
         "--profile", nargs="?", const="cProfile", choices=("cProfile", "py-spy"),
         help="print a profile of case 1's supervisor instead of benchmarking (py-spy: .venv/bin/pip install py-spy)",
@@ -326,6 +352,7 @@ def main() -> None:
     args.warmup = args.warmup if args.warmup is not None else (0.7 if q else 1.0)
     args.hb_intervals = args.hb_intervals or (4 if q else 8)
     args.samples = args.samples or (200 if q else 500)
+    args.metrics_rounds = args.metrics_rounds or (4 if q else 6)
     args.concurrencies = [int(c) for c in args.concurrencies.split(",") if c.strip()]
     args.http_concurrencies = [int(c) for c in args.http_concurrencies.split(",") if c.strip()]
     for chosen in (args.concurrencies, args.http_concurrencies):

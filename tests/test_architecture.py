@@ -62,12 +62,24 @@ def test_runtime_sees_only_the_backend_protocol() -> None:
                 assert module == "consumerkit.backends.base", (path.name, module)
 
 
-def test_only_the_sqs_backend_imports_aiobotocore() -> None:
+# Who may reach AWS's SDK or an HTTP stack: the SQS backend, the server (botocore's model and signer, aiohttp),
+# and the AWS hooks (Auto Scaling through aiobotocore; the ECS agent and instance metadata over aiohttp).
+TRANSPORTS = {
+    "backends/sqs.py": {"aiobotocore", "botocore", "aiohttp"},
+    "aws/ec2.py": {"aiobotocore", "botocore", "aiohttp"},
+    "aws/ecs.py": {"aiohttp"},
+    "aws/imds.py": {"aiohttp"},
+    "observability/http.py": {"aiohttp"},
+}
+
+
+def test_only_the_transports_import_aiobotocore_or_aiohttp() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
-        if path == PACKAGE / "backends" / "sqs.py" or PACKAGE / "engine" / "server" in path.parents:
-            continue  # the server uses botocore's model and signer, never aiobotocore
-        found = {m for m in _imports(path) if m.split(".")[0] in ("aiobotocore", "botocore", "aiohttp")}
-        assert not found, f"{path.relative_to(PACKAGE)} imports {sorted(found)}"
+        if PACKAGE / "engine" / "server" in path.parents:
+            continue  # the server's own rule is test_server_is_a_transport_over_the_engine
+        allowed = TRANSPORTS.get(str(path.relative_to(PACKAGE)), set())
+        found = {m.split(".")[0] for m in _imports(path)} & {"aiobotocore", "botocore", "aiohttp"}
+        assert found <= allowed, f"{path.relative_to(PACKAGE)} imports {sorted(found - allowed)}"
 
 
 def test_engine_rules_are_pure() -> None:

