@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from consumerkit import __version__
+from consumerkit.cli.check import check_command
 from consumerkit.cli.run import run_command
 from consumerkit.cli.serve import serve_command
 
@@ -19,5 +20,6 @@ def main() -> None:
     """Queue workers on Amazon SQS, and a local SQS to run them on."""
 
 
+main.add_command(check_command)
 main.add_command(run_command)
 main.add_command(serve_command)
