@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
+import structlog
 
 from consumerkit.backends.base import Backend
 from consumerkit.backends.urls import DEFAULT_BACKEND, open_backend
@@ -35,6 +36,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # protection, an interruption watch) and is cancelled once the supervisor has stopped.
 Service = Callable[[Supervisor], Coroutine[Any, Any, None]]
 BACKEND_ENV = "CONSUMERKIT_BACKEND"
+log = structlog.get_logger("consumerkit.app")
 
 
 class App:
@@ -197,16 +199,30 @@ class App:
             if handle_signals:
                 tg.start_soon(watch_signals, supervisor)
             await tg.start(supervisor.run)
+            failed: list[Exception] = []
             for service in self.services:
-                tg.start_soon(service, supervisor)
+                tg.start_soon(_guarded, service, supervisor, failed)
             task_status.started(supervisor)
             await supervisor.wait_stopped()
             tg.cancel_scope.cancel()
+        if failed:  # after the drain: what the worker held went back to the queue first
+            raise failed[0]
 
     def run(self, backend: str | Backend | None = None) -> None:
         """Blocking: run the worker in a fresh event loop until it is told to stop."""
         anyio.run(functools.partial(self.serve, backend))
         _exit_past_abandoned_threads()
+
+
+async def _guarded(service: Service, supervisor: Supervisor, failed: list[Exception]) -> None:
+    """A service that fails (a health port already taken) stops the worker at once, releasing what it holds,
+    rather than leaving it to run unwatched or to die with messages in flight."""
+    try:
+        await service(supervisor)
+    except Exception as error:
+        failed.append(error)
+        log.error("a service failed: stopping the worker", service=repr(service), error=str(error))
+        supervisor.stop(immediate=True)
 
 
 def _exit_past_abandoned_threads() -> None:

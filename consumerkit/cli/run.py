@@ -62,6 +62,8 @@ def install_operations(app: App, ops: Operations) -> None:
     are built here, before anything runs, so a missing setting (ECS_AGENT_URI) fails the start at once."""
     install_logging(app, ops.log_format, ops.log_level)
     if ops.sample_interval is not None:
+        if 0 < ops.sample_interval < 1:
+            raise ConfigError(f"--sample-interval={ops.sample_interval:g} is out of range: 0 (off) or 1..3600 seconds")
         app.settings = app.settings.replace(sample_interval=ops.sample_interval or None)
     if ops.http_port is not None:
         metrics = install_metrics(app)
@@ -112,7 +114,7 @@ def _flag(name: str, env: str, text: str) -> Callable[[Callable[..., None]], Cal
 @click.option(
     "--log-format",
     envvar="CONSUMERKIT_LOG_FORMAT",
-    type=click.Choice(["auto", "json", "console"]),
+    type=click.Choice(["auto", "json", "console"], case_sensitive=False),
     default=None,
     help="auto: console on a terminal, JSON lines otherwise [env CONSUMERKIT_LOG_FORMAT].",
 )

@@ -22,7 +22,7 @@ import structlog
 from consumerkit.backends.base import EntryFailure, Receipt, VisibilityChange
 from consumerkit.clock import sleep_until
 from consumerkit.errors import TransientBackendError
-from consumerkit.runtime.leases import Lease
+from consumerkit.runtime.leases import Lease, without_handle
 
 if TYPE_CHECKING:
     from consumerkit.runtime.context import HandlerContext
@@ -125,7 +125,7 @@ class Acker:
                         queue=self.ctx.spec.queue,
                         message_id=entry.lease.message_id,
                         code=failure.code,
-                        reason=failure.message,
+                        reason=without_handle(failure.message, entry.lease.raw.receipt_handle),
                     )
                 self._finish(entry.lease, entry.outcome, entry.error)
             entries = retry

@@ -48,10 +48,12 @@ class HandlerContext:
         self.running: dict[int, Sequence[Lease]] = {}  # the jobs under way, by id of their lease list
         self.slots = Slots(spec.concurrency)
         self.limiter = anyio.CapacityLimiter(spec.concurrency)  # threads for a sync handler: one per slot
-        self.stats = HandlerStatistics(spec.queue, spec.name, spec.concurrency)
+        # Slots counted in messages, as in_progress is, so in_progress / slots is utilisation for batches too.
+        self.stats = HandlerStatistics(spec.queue, spec.name, spec.concurrency * (spec.batch_size if spec.batch else 1))
         self.acker = Acker(self, self.finish)
         self.heartbeat = Heartbeat(self)
         self.receiving = True
+        self.finished = False  # its tasks have all ended (during a drain, before the others')
 
     def lease(self, raw_lease: Lease) -> Lease:
         self.leases[id(raw_lease)] = raw_lease

@@ -21,7 +21,7 @@ from consumerkit.runtime.timers import Timer
 if TYPE_CHECKING:
     from consumerkit.runtime.context import HandlerContext
 
-__all__ = ["MAX_TOTAL_VISIBILITY", "Lease", "Slots"]
+__all__ = ["MAX_TOTAL_VISIBILITY", "Lease", "Slots", "without_handle"]
 
 MAX_TOTAL_VISIBILITY = 43_200  # SQS: a message's visibility cannot reach past 12 h from its receipt
 # Our receipt time is when the receive returned; SQS started its 12 hours a round trip earlier.
@@ -113,7 +113,8 @@ class Lease:
             self.cancel("lease_lost")
             await anyio.lowlevel.checkpoint()  # the cancellation lands here
         if failures:
-            raise BackendError(f"Message.extend: {failures[0].code}: {failures[0].message}")
+            reason = without_handle(failures[0].message, self.raw.receipt_handle)
+            raise BackendError(f"Message.extend: {failures[0].code}: {reason}")
         self.deadline = now + seconds
 
     async def release(self, delay: int) -> None:
@@ -124,6 +125,12 @@ class Lease:
             return
         self.settled = True
         self.ctx.acker.change(self, delay, "released")
+
+
+def without_handle(text: str, handle: str) -> str:
+    """SQS quotes the receipt handle in its refusals ("Value <handle> for parameter ReceiptHandle is invalid");
+    a receipt handle never goes into a log line or an exception a handler might log."""
+    return text.replace(handle, "<receipt handle>") if handle else text
 
 
 class Slots:

