@@ -244,3 +244,46 @@ def test_buckets_can_be_chosen_and_must_increase() -> None:
     assert "consumerkit_message_queue_wait_seconds_bucket" not in samples  # no SentTimestamp, no observation
     with pytest.raises(ConfigError, match="strictly increasing"):
         Metrics(CollectorRegistry(), buckets=(5, 1))
+
+
+async def test_the_rarer_signals_move_in_a_real_run(
+    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    """The metrics an operator alerts on, each made to move: an empty receive, a delayed message and the oldest
+    message's age in the backlog sample, a failed extension (a lost lease), the 12-hour cap's counter."""
+    app = App()
+    handles: list[str] = []
+    gate = Gate()
+
+    @app.handler(queue_name, concurrency=2, visibility_timeout=30, max_duration=100, cap_warning=10)
+    async def held(message: Message) -> None:
+        handles.append(message.receipt_handle)
+        await gate.enter()
+
+    registry = CollectorRegistry()
+    install_metrics(app, registry)
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        url = url_of(supervisor, queue_name)
+        await settle()
+        clock.advance(20)  # the first long polls end empty
+        await settle()
+        assert value(scrape(registry), "consumerkit_receive_requests_total", queue=queue_name, result="empty") >= 1
+        await send(local, url, "stolen", "capped")
+        await local.send_message_batch(url, [OutgoingMessage("later", "0", delay_seconds=600)])
+        await gate.wait_started(2)
+        stolen = handles[0]
+        await engine.change_message_visibility(url, stolen, 0)  # another consumer takes the first one over
+        (taken,) = await engine.receive_message(url, visibility_timeout=3600)
+        for _ in range(20):  # 100 s: the lease is found lost, the other job hits its max_duration
+            clock.advance(5)
+            await settle()
+        await outcomes.wait(2)
+        samples = scrape(registry)
+        assert value(samples, "consumerkit_visibility_extensions_total", queue=queue_name, result="error") >= 1
+        assert value(samples, "consumerkit_visibility_cap_reached_total", queue=queue_name, handler="held") == 1
+        assert value(samples, "consumerkit_messages_processed_total", queue=queue_name, handler="held",
+                     outcome="lease_lost") == 1  # fmt: skip
+        assert value(samples, "consumerkit_queue_messages", queue=queue_name, state="delayed") == 1
+        assert value(samples, "consumerkit_queue_oldest_message_age_seconds", queue=queue_name) >= 90
+        await engine.delete_message(url, taken.receipt_handle)
+        gate.open.set()
