@@ -198,10 +198,12 @@ class App:
         async with anyio.create_task_group() as tg:
             if handle_signals:
                 tg.start_soon(watch_signals, supervisor)
-            await tg.start(supervisor.run)
             failed: list[Exception] = []
+            # Services first: the health endpoints answer (live, not ready) while start-up still waits for an
+            # unreachable queue service, instead of failing probes that would restart the worker for it.
             for service in self.services:
                 tg.start_soon(_guarded, service, supervisor, failed)
+            await tg.start(supervisor.run)
             task_status.started(supervisor)
             await supervisor.wait_stopped()
             tg.cancel_scope.cancel()

@@ -142,6 +142,7 @@ class Supervisor:
     async def _run(self, task_status: anyio.abc.TaskStatus[None]) -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.timers.run)
+            tg.start_soon(self._tick)  # live from the start, while the queues are still being resolved
             with anyio.CancelScope() as setup:
                 tg.start_soon(self._cancel_on_stop, setup)
                 self.contexts = await self._prepare()
@@ -152,7 +153,6 @@ class Supervisor:
             finished = [anyio.Event() for _ in self.contexts]
             for ctx, done in zip(self.contexts, finished, strict=True):
                 tg.start_soon(self._serve, ctx, done)
-            tg.start_soon(self._tick)
             if self.settings.sample_interval is not None:
                 self.sampler = Sampler(self.backend, self._sampled_queues(), self.clock, self.settings.sample_interval)
                 tg.start_soon(self.sampler.run)

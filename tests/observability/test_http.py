@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.error
 import urllib.request
@@ -253,3 +254,44 @@ async def test_a_port_in_use_is_a_config_error(local: LocalBackend, clock: Manua
         port = taken.extra(anyio.abc.SocketAttribute.local_port)
         with pytest.raises(ConfigError, match=f"127.0.0.1:{port}.*another --http-port"):
             await http_service(port=port)(supervisor)
+
+
+async def test_the_endpoints_answer_while_start_up_waits_for_the_queue_service(queue_name: str) -> None:
+    """SQS unreachable at boot: start-up keeps retrying; meanwhile the worker is live, not ready."""
+
+    class Unreachable(LocalBackend):
+        async def get_queue_url(self, name: str) -> str:
+            raise TransientBackendError("GetQueueUrl: connection refused")
+
+    app = App()
+
+    @app.handler(queue_name)
+    async def work(message: Message) -> None:
+        pass
+
+    listening = anyio.Event()
+    urls: list[str] = []
+
+    def on_listening(url: str) -> None:
+        urls.append(url)
+        listening.set()
+
+    app.add_service(http_service("127.0.0.1", 0, CollectorRegistry(), on_listening=on_listening))
+    async with Engine.open("memory://") as engine, anyio.create_task_group() as tg:
+        tg.start_soon(functools.partial(app.serve, Unreachable(engine), handle_signals=False))
+        with anyio.fail_after(10):
+            await listening.wait()
+        assert (await _status(urls[0] + "/livez")) == 200
+        assert (await _status(urls[0] + "/readyz")) == 503
+        tg.cancel_scope.cancel()
+
+
+async def _status(url: str) -> int:
+    def get() -> int:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reply:
+                return int(reply.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+
+    return await anyio.to_thread.run_sync(get)

@@ -68,12 +68,14 @@ async def test_services_run_beside_the_supervisor(local: LocalBackend, clock: Ma
     seen: list[bool] = []
 
     async def service(supervisor: Supervisor) -> None:
+        seen.append(supervisor.ready)  # services start first: before the queues are resolved
+        await supervisor.started.wait()
         seen.append(supervisor.ready)
 
     app.add_service(service)
     async with running(app, local, clock=clock):
         await settle()
-    assert seen == [True]
+    assert seen == [False, True]
 
 
 async def _noop(message: Message) -> None:
