@@ -23,7 +23,7 @@ from consumerkit.clock import Clock
 from consumerkit.errors import ConfigError, unwrap
 from consumerkit.handlers import HandlerSpec
 from consumerkit.queues import QueueSpec
-from consumerkit.runtime.events import Observer
+from consumerkit.runtime.events import Observer, ReceiptObserver
 from consumerkit.runtime.retry import RetryPolicy
 from consumerkit.runtime.shutdown import watch_signals
 from consumerkit.runtime.supervisor import Supervisor, SupervisorSettings
@@ -61,6 +61,7 @@ class App:
         self.queues: dict[str, QueueSpec] = {}
         self.services: list[Service] = []
         self.observers: list[Observer] = []  # told every Outcome, with those given to serve()
+        self.receipt_observers: list[ReceiptObserver] = []  # told each message's queue wait as it arrives
         self.backend_layers: list[Callable[[Backend], Backend]] = []  # wrap the backend, first added innermost
 
     # -- the registry ---------------------------------------------------------------------------------------
@@ -128,6 +129,11 @@ class App:
         self.observers.append(observer)
         return observer
 
+    def add_receipt_observer(self, observer: ReceiptObserver) -> ReceiptObserver:
+        """Tell ``observer(queue, seconds)`` how long each received message waited since it was sent."""
+        self.receipt_observers.append(observer)
+        return observer
+
     def add_backend_layer(self, layer: Callable[[Backend], Backend]) -> None:
         """Wrap the backend the supervisor uses (e.g. to time every call); layers must keep the protocol."""
         self.backend_layers.append(layer)
@@ -143,7 +149,7 @@ class App:
     ) -> Supervisor:
         return Supervisor(
             backend, self.handlers, list(self.queues.values()), settings=self.settings, clock=clock,
-            observers=observers,
+            observers=observers, receipt_observers=self.receipt_observers,
         )  # fmt: skip
 
     def backend_url(self) -> str:

@@ -56,17 +56,19 @@ class Metrics:
         self.registry.register(_Collector(self))
 
     def observer(self, outcome: Outcome) -> None:
-        """The Observer to add to the app: one message's duration, and its queue wait where SQS said."""
+        """The Observer to add to the app: one message's processing duration, by outcome."""
         key = (outcome.queue, outcome.handler, outcome.outcome)
         duration = self.durations.get(key)
         if duration is None:
             duration = self.durations[key] = Distribution(self.buckets)
         duration.observe(outcome.duration)
-        if outcome.queue_wait is not None:
-            wait = self.waits.get(outcome.queue)
-            if wait is None:
-                wait = self.waits[outcome.queue] = Distribution(self.buckets)
-            wait.observe(outcome.queue_wait)
+
+    def receipt_observer(self, queue: str, wait: float) -> None:
+        """The ReceiptObserver to add to the app: a message's queue wait, observed as it is received."""
+        distribution = self.waits.get(queue)
+        if distribution is None:
+            distribution = self.waits[queue] = Distribution(self.buckets)
+        distribution.observe(wait)
 
     def metered(self, backend: Backend) -> MeteredBackend:
         """The backend layer to add to the app: every call counted and timed by operation."""
@@ -89,6 +91,7 @@ def install_metrics(
     bounds of the processing-duration and queue-wait histograms, in seconds."""
     metrics = Metrics(registry, buckets)
     app.add_observer(metrics.observer)
+    app.add_receipt_observer(metrics.receipt_observer)
     app.add_backend_layer(metrics.metered)
     app.add_service(metrics.service)
     return metrics
@@ -116,7 +119,7 @@ class _Collector:
             ("queue", "handler", "outcome"), list(m.durations.items()),
         )  # fmt: skip
         yield _histogram(
-            "message_queue_wait_seconds", "Seconds from SentTimestamp to receipt, observed as the message settles.",
+            "message_queue_wait_seconds", "Seconds from SentTimestamp to receipt, observed at receipt.",
             ("queue",), [((queue,), d) for queue, d in m.waits.items()],
         )  # fmt: skip
         yield from _request_families(m.requests)

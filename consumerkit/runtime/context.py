@@ -16,7 +16,7 @@ from consumerkit.backends.base import Backend
 from consumerkit.clock import Clock
 from consumerkit.handlers import HandlerSpec
 from consumerkit.runtime.acks import Acker
-from consumerkit.runtime.events import HandlerStatistics, Observer, Outcome
+from consumerkit.runtime.events import HandlerStatistics, Observer, Outcome, ReceiptObserver
 from consumerkit.runtime.heartbeat import Heartbeat
 from consumerkit.runtime.leases import Lease, Slots
 from consumerkit.runtime.timers import Timers
@@ -36,6 +36,7 @@ class HandlerContext:
         timers: Timers,
         observers: Sequence[Observer] = (),
         dead_letter_url: str | None = None,
+        receipt_observers: Sequence[ReceiptObserver] = (),
     ) -> None:
         self.spec = spec
         self.queue_url = queue_url
@@ -43,6 +44,7 @@ class HandlerContext:
         self.clock = clock
         self.timers = timers
         self.observers = tuple(observers)
+        self.receipt_observers = tuple(receipt_observers)
         self.dead_letter_url = dead_letter_url
         self.leases: dict[int, Lease] = {}  # by id(lease): two deliveries of one message are two leases
         self.running: dict[int, Sequence[Lease]] = {}  # the jobs under way, by id of their lease list
@@ -81,6 +83,19 @@ class HandlerContext:
                 observer(event)
             except Exception:  # an observer's bug must not stop the worker
                 log.exception("observer failed", observer=repr(observer))
+
+    def received(self, leases: Sequence[Lease]) -> None:
+        """Tell the receipt observers how long each message waited in the queue."""
+        for lease in leases:
+            sent = lease.raw.attributes.get("SentTimestamp")
+            if sent is None:
+                continue
+            wait = max(0.0, lease.received_at - int(sent) / 1000)
+            for observer in self.receipt_observers:
+                try:
+                    observer(self.spec.queue, wait)
+                except Exception:
+                    log.exception("receipt observer failed", observer=repr(observer))
 
     @property
     def idle(self) -> bool:

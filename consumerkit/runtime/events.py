@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["OUTCOMES", "HandlerStatistics", "Observer", "Outcome"]
+__all__ = ["OUTCOMES", "HandlerStatistics", "Observer", "Outcome", "ReceiptObserver"]
 
 # success: deleted. error: failed, retried after back-off. timeout: overran its timeout, retried likewise.
 # rejected: sent to the dead-letter queue. released: given back (shutdown, the 12-hour cap, Message.release).
@@ -29,6 +29,9 @@ class Outcome:
 
 
 Observer = Callable[[Outcome], None]
+# Told (queue, seconds since SentTimestamp) as each message is received: the queue-wait latency, when it
+# happens rather than when an hour-long job ends.
+ReceiptObserver = Callable[[str, float], None]
 
 
 @dataclass(slots=True)

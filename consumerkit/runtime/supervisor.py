@@ -32,7 +32,7 @@ from consumerkit.errors import BackendError, ConfigError, QueueNotFoundError, Tr
 from consumerkit.handlers import HandlerSpec
 from consumerkit.queues import QueueSpec
 from consumerkit.runtime.context import HandlerContext
-from consumerkit.runtime.events import HandlerStatistics, Observer
+from consumerkit.runtime.events import HandlerStatistics, Observer, ReceiptObserver
 from consumerkit.runtime.jobs import run_job
 from consumerkit.runtime.leases import Lease
 from consumerkit.runtime.poller import Poller, poller_count
@@ -77,6 +77,7 @@ class Supervisor:
         settings: SupervisorSettings | None = None,
         clock: Clock | None = None,
         observers: Sequence[Observer] = (),
+        receipt_observers: Sequence[ReceiptObserver] = (),
     ) -> None:
         check_handlers(handlers)
         self.backend = backend
@@ -85,6 +86,7 @@ class Supervisor:
         self.settings = settings or SupervisorSettings()
         self.clock = clock or SystemClock()
         self.observers = tuple(observers)
+        self.receipt_observers = tuple(receipt_observers)
         self.timers = Timers(self.clock)
         self.contexts: list[HandlerContext] = []
         self.started = anyio.Event()
@@ -212,7 +214,9 @@ class Supervisor:
                 spec.queue, {"FifoQueue": "true"} if spec.queue.endswith(".fifo") else None
             )
         dlq = await self._dead_letter_url(url)
-        return HandlerContext(spec, url, self.backend, self.clock, self.timers, self.observers, dlq)
+        return HandlerContext(
+            spec, url, self.backend, self.clock, self.timers, self.observers, dlq, self.receipt_observers
+        )
 
     def _creates(self) -> bool:
         wanted = self.settings.create_queues

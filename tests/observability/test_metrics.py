@@ -287,3 +287,29 @@ async def test_the_rarer_signals_move_in_a_real_run(
         assert value(samples, "consumerkit_queue_oldest_message_age_seconds", queue=queue_name) >= 90
         await engine.delete_message(url, taken.receipt_handle)
         gate.open.set()
+
+
+async def test_queue_wait_is_observed_at_receipt_not_when_the_job_ends(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+    gate = Gate()
+
+    @app.handler(queue_name)
+    async def long(message: Message) -> None:
+        await gate.enter()
+
+    registry = CollectorRegistry()
+    install_metrics(app, registry)
+    async with running(app, local, clock=clock) as (supervisor, _):
+        await local.send_message_batch(
+            url_of(supervisor, queue_name), [OutgoingMessage("waited", "0", delay_seconds=90)]
+        )
+        await settle()
+        clock.advance(90)
+        await gate.wait_started(1)
+        samples = scrape(registry)  # the job is still running
+        assert value(samples, "consumerkit_message_queue_wait_seconds_count", queue=queue_name) == 1
+        assert value(samples, "consumerkit_message_queue_wait_seconds_bucket", queue=queue_name, le="60.0") == 0
+        assert value(samples, "consumerkit_message_queue_wait_seconds_bucket", queue=queue_name, le="120.0") == 1
+        gate.open.set()
