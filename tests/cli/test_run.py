@@ -121,3 +121,16 @@ def test_a_bad_target_is_a_clear_error(target: str, wording: str) -> None:
 def test_bad_options_name_the_option() -> None:
     result = CliRunner().invoke(main, ["run", "os:sep", "--concurrency", "0"])
     assert result.exit_code == 2 and "--concurrency" in result.output
+
+
+def test_a_hook_missing_its_setting_fails_the_start_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ECS_AGENT_URI", raising=False)
+    result = CliRunner().invoke(main, ["run", "tests.cli.worker_app:app", "--ecs-protection", "--log-format", "JSON"])
+    assert result.exit_code == 1, result.output
+    assert "ECS_AGENT_URI" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_sample_interval_names_its_flag() -> None:
+    result = CliRunner().invoke(main, ["run", "tests.cli.worker_app:app", "--sample-interval", "0.5"])
+    assert result.exit_code == 1 and "--sample-interval=0.5 is out of range" in result.output
