@@ -1,3 +1,3 @@
 """Fixtures shared by every test package."""
 
-pytest_plugins = ["tests.fixtures.backends"]
+pytest_plugins = ["tests.fixtures.backends", "tests.fixtures.engine"]

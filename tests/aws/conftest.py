@@ -13,9 +13,7 @@ import pytest
 
 from consumerkit.aws.ecs import AGENT_URI_ENV
 from consumerkit.aws.imds import ENDPOINT_ENV
-from consumerkit.backends import LocalBackend
 from consumerkit.clock import ManualClock
-from consumerkit.engine import Engine
 from tests.aws.standins import FakeEcsAgent, FakeImds, serving
 from tests.fixtures.backends import free_port
 
@@ -24,22 +22,6 @@ from tests.fixtures.backends import free_port
 def nowhere_on_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENDPOINT_ENV, f"http://127.0.0.1:{free_port()}")
     monkeypatch.delenv(AGENT_URI_ENV, raising=False)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def engine(local_backend_url: str, clock: ManualClock) -> AsyncIterator[Engine]:
-    async with Engine.open(local_backend_url, clock) as opened:
-        yield opened
-
-
-@pytest.fixture
-def local(engine: Engine) -> LocalBackend:
-    return LocalBackend(engine)
 
 
 @pytest.fixture

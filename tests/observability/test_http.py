@@ -6,7 +6,6 @@ import functools
 import re
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -21,22 +20,6 @@ from consumerkit.observability import HttpService, http_service, install_metrics
 from tests.runtime.harness import WAIT, Gate, running, send, settle, url_of
 
 Reply = tuple[int, dict[str, str], str]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def engine(local_backend_url: str, clock: ManualClock) -> AsyncIterator[Engine]:
-    async with Engine.open(local_backend_url, clock) as opened:
-        yield opened
-
-
-@pytest.fixture
-def local(engine: Engine) -> LocalBackend:
-    return LocalBackend(engine)
 
 
 class Unreachable(LocalBackend):

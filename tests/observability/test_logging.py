@@ -18,7 +18,7 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ from structlog.contextvars import bind_contextvars, bound_contextvars
 from consumerkit import App, ConfigError, FixedBackoff, Message, Reject
 from consumerkit.backends import LocalBackend
 from consumerkit.clock import ManualClock
-from consumerkit.engine import Engine
 from consumerkit.observability.logging import (
     FORMAT_ENV,
     LEVEL_ENV,
@@ -74,17 +73,6 @@ def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def marker() -> str:
     """Put in every body: it must appear in no line."""
     return f"body-marker-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def local(local_backend_url: str, clock: ManualClock) -> AsyncIterator[LocalBackend]:
-    async with Engine.open(local_backend_url, clock) as engine:
-        yield LocalBackend(engine)
 
 
 class FakeTerminal(io.StringIO):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -40,22 +39,6 @@ EVERY_METRIC = [
     "consumerkit_draining",
     "consumerkit_build_info",
 ]
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-async def engine(local_backend_url: str, clock: ManualClock) -> AsyncIterator[Engine]:
-    async with Engine.open(local_backend_url, clock) as opened:
-        yield opened
-
-
-@pytest.fixture
-def local(engine: Engine) -> LocalBackend:
-    return LocalBackend(engine)
 
 
 def scrape(registry: CollectorRegistry) -> Samples:
