@@ -72,11 +72,9 @@ class HandlerContext:
         self.stats.last_processed = now
         if not self.observers:
             return
-        sent = lease.raw.attributes.get("SentTimestamp")
-        wait = None if sent is None else max(0.0, lease.received_at - int(sent) / 1000)
         event = Outcome(
             self.spec.queue, self.spec.name, lease.message_id, outcome, lease.receive_count,
-            now - lease.started_at, wait, error,
+            now - lease.started_at, lease.waited(), error,
         )  # fmt: skip
         for observer in self.observers:
             try:
@@ -87,10 +85,9 @@ class HandlerContext:
     def received(self, leases: Sequence[Lease]) -> None:
         """Tell the receipt observers how long each message waited in the queue."""
         for lease in leases:
-            sent = lease.raw.attributes.get("SentTimestamp")
-            if sent is None:
+            wait = lease.waited()
+            if wait is None:
                 continue
-            wait = max(0.0, lease.received_at - int(sent) / 1000)
             for observer in self.receipt_observers:
                 try:
                     observer(self.spec.queue, wait)

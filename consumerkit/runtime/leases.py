@@ -37,6 +37,7 @@ class Lease:
         "ctx",
         "deadline",
         "deleting",
+        "queue_wait",
         "raw",
         "reason",
         "received_at",
@@ -59,6 +60,7 @@ class Lease:
         self.started_at = received_at
         self.timers: list[Timer] = []
         self.warned = False
+        self.queue_wait: float | None = None  # seconds from SentTimestamp to receipt, once worked out
         self.cancelled: threading.Event | None = None  # a sync handler's thread watches it (check_cancelled)
         self.abandon: anyio.Event | None = None  # set at shutdown: stop waiting for a sync handler's thread
 
@@ -69,6 +71,14 @@ class Lease:
     @property
     def receive_count(self) -> int:
         return int(self.raw.attributes.get("ApproximateReceiveCount", "1"))
+
+    def waited(self) -> float | None:
+        """Seconds from the producer's send (SQS's SentTimestamp) to this receipt; worked out once."""
+        if self.queue_wait is None:
+            sent = self.raw.attributes.get("SentTimestamp")
+            if sent is not None:
+                self.queue_wait = max(0.0, self.received_at - int(sent) / 1000)
+        return self.queue_wait
 
     @property
     def cap(self) -> float:
