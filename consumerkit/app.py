@@ -130,7 +130,7 @@ class App:
         return observer
 
     def add_receipt_observer(self, observer: ReceiptObserver) -> ReceiptObserver:
-        """Tell ``observer(queue, seconds)`` how long each received message waited since it was sent."""
+        """Tell ``observer(queue, waits)``, as each receive returns, how long its messages waited since sent."""
         self.receipt_observers.append(observer)
         return observer
 

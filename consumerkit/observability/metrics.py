@@ -63,12 +63,13 @@ class Metrics:
             duration = self.durations[key] = Distribution(self.buckets)
         duration.observe(outcome.duration)
 
-    def receipt_observer(self, queue: str, wait: float) -> None:
-        """The ReceiptObserver to add to the app: a message's queue wait, observed as it is received."""
+    def receipt_observer(self, queue: str, waits: list[float]) -> None:
+        """The ReceiptObserver to add to the app: each message's queue wait, observed as it is received."""
         distribution = self.waits.get(queue)
         if distribution is None:
             distribution = self.waits[queue] = Distribution(self.buckets)
-        distribution.observe(wait)
+        for wait in waits:
+            distribution.observe(wait)
 
     def metered(self, backend: Backend) -> MeteredBackend:
         """The backend layer to add to the app: every call counted and timed by operation."""

@@ -84,15 +84,12 @@ class HandlerContext:
 
     def received(self, leases: Sequence[Lease]) -> None:
         """Tell the receipt observers how long each message waited in the queue."""
-        for lease in leases:
-            wait = lease.waited()
-            if wait is None:
-                continue
-            for observer in self.receipt_observers:
-                try:
-                    observer(self.spec.queue, wait)
-                except Exception:
-                    log.exception("receipt observer failed", observer=repr(observer))
+        waits = [wait for lease in leases if (wait := lease.waited()) is not None]
+        for observer in self.receipt_observers:
+            try:
+                observer(self.spec.queue, waits)
+            except Exception:
+                log.exception("receipt observer failed", observer=repr(observer))
 
     @property
     def idle(self) -> bool:

@@ -29,9 +29,9 @@ class Outcome:
 
 
 Observer = Callable[[Outcome], None]
-# Told (queue, seconds since SentTimestamp) as each message is received: the queue-wait latency, when it
-# happens rather than when an hour-long job ends.
-ReceiptObserver = Callable[[str, float], None]
+# Told (queue, seconds since SentTimestamp of each message) as a receive returns: the queue-wait latency, when
+# it happens rather than when an hour-long job ends; once per receive, not per message.
+ReceiptObserver = Callable[[str, list[float]], None]
 
 
 @dataclass(slots=True)
