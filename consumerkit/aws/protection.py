@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+import anyio
 import structlog
 
 from consumerkit.clock import sleep_until
@@ -67,6 +68,9 @@ class Protector(Protocol):
     async def disable(self) -> None:
         """Make the capacity eligible for scale-in again; raise on failure."""
         ...
+
+
+LIFT_TIMEOUT = 2.0  # seconds the last unprotect may take at exit, inside the shutdown budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +161,27 @@ class ProtectionService:
     async def __call__(self, supervisor: Supervisor) -> None:
         clock = supervisor.clock
         tick = clock.now()
-        while not supervisor.draining:
-            now = clock.now()
-            action = next_action(self.policy, self._state, supervisor.in_progress > 0, now)
-            if action is not None:
-                await self._call(action, now)
-            # the next check one period on, or at once if the call took longer than that
-            tick = max(tick + self.policy.check_every, clock.now())
-            await sleep_until(clock, tick)
+        try:
+            while not supervisor.draining:
+                now = clock.now()
+                action = next_action(self.policy, self._state, supervisor.in_progress > 0, now)
+                if action is not None:
+                    await self._call(action, now)
+                # the next check one period on, or at once if the call took longer than that
+                tick = max(tick + self.policy.check_every, clock.now())
+                await sleep_until(clock, tick)
+            await supervisor.wait_stopped()
+        finally:
+            await self._lift_for_good(clock.now())
+
+    async def _lift_for_good(self, now: float) -> None:
+        """Protection that never expires (EC2's) would outlive the worker and keep an idle instance from ever
+        being scaled in; lift it as the worker stops. Expiring protection (ECS's) lapses by itself, and the
+        platform is stopping that task anyway."""
+        if self.protector.renew_every is not None or self._state.protected is False:
+            return
+        with anyio.CancelScope(shield=True), anyio.move_on_after(LIFT_TIMEOUT):
+            await self._call("disable", now)
 
     async def _call(self, action: Action, now: float) -> None:
         state = self._state

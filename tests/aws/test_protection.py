@@ -225,3 +225,39 @@ def test_policies_are_small_objects_with_a_repr_and_checked_ranges() -> None:
     assert service.policy.renew_every == 300  # the protector's own: half its expiry
     assert "EcsTaskProtection('http://127.0.0.1:1/api/x/task-protection/v1/state'" in repr(service)
     assert service.statistics().protected is False
+
+
+class NeverExpires:
+    """A protector whose protection does not lapse by itself, as EC2's instance protection does not."""
+
+    renew_every = None
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def enable(self) -> None:
+        self.calls.append("enable")
+
+    async def disable(self) -> None:
+        self.calls.append("disable")
+
+
+async def test_protection_that_never_expires_is_lifted_as_the_worker_stops(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    gates = [Gate()]
+    protector = NeverExpires()
+    recorded = RecordedProtector(protector, clock)  # type: ignore[arg-type]
+    app, _ = gated_app(queue_name, gates, recorded, idle_after=600)
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await settle()
+        await send(local, url_of(supervisor, queue_name), "0")
+        await gates[0].wait_started(1)
+        await advance(clock, 1)
+        await recorded.calls.wait(1)
+        supervisor.stop()  # drains while still protected: the job is still running
+        await advance(clock, 5)
+        assert protector.calls == ["enable"]
+        gates[0].open.set()
+        await outcomes.wait(1)
+    assert protector.calls == ["enable", "disable"]  # not left protected once the worker is gone
