@@ -53,7 +53,8 @@ OPERATIONS = (
     "SetQueueAttributes",
 )
 # prometheus_client's defaults, fine for API calls (OPERATIONS.md §2.4); ReceiveMessage's include its long poll.
-REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+# 20 and 25 s beyond them, so that a long poll's full wait (up to 20 s) lands in a bucket, not in +Inf.
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 25.0)
 
 
 class Distribution:

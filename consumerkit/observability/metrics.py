@@ -166,7 +166,7 @@ def _backlog_families(supervisor: Supervisor | None) -> Iterator[Metric]:
     several intervals) is left out rather than exported as if current: a scaler must not act on it."""
     messages = _gauge("queue_messages", "Approximate messages in the queue, by state.", "queue", "state")
     oldest = _gauge("queue_oldest_message_age_seconds", "Age of the oldest message, where known.", "queue")
-    errors = _counter("queue_sample_errors", "Failed reads of a queue's counters by the backlog sampler.")
+    errors = _counter("queue_sample_errors", "Failed reads of a queue's counters by the backlog sampler.", "queue")
     sampler = supervisor.sampler if supervisor is not None else None
     if supervisor is not None and sampler is not None:
         now = supervisor.clock.now()
@@ -178,7 +178,9 @@ def _backlog_families(supervisor: Supervisor | None) -> Iterator[Metric]:
                 messages.add_metric([queue, state], value)
             if counts.oldest_age is not None:
                 oldest.add_metric([queue], counts.oldest_age)
-    errors.add_metric([], sampler.errors if sampler is not None else 0)
+    if sampler is not None:
+        for queue in sampler.queues:
+            errors.add_metric([queue], sampler.errors[queue])
     yield from (messages, oldest, errors)
 
 

@@ -8,6 +8,7 @@ a DLQ, is not read twice), through ``GetQueueAttributes``, whose counts SQS itse
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
 import structlog
@@ -28,7 +29,7 @@ class Sampler:
         self.interval = interval
         self.latest: dict[str, QueueCounts] = {}
         self.sampled_at: dict[str, float] = {}
-        self.errors = 0
+        self.errors: Counter[str] = Counter()  # failed reads, by queue name
 
     async def run(self) -> None:
         while True:
@@ -41,5 +42,5 @@ class Sampler:
                 self.latest[name] = await self.backend.queue_counts(url)
                 self.sampled_at[name] = self.clock.now()
             except Exception as error:  # the last good sample stands; the failure shows in the error count
-                self.errors += 1
+                self.errors[name] += 1
                 log.warning("queue sample failed", queue=name, error=str(error))

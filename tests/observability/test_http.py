@@ -151,7 +151,7 @@ async def test_livez_stays_200_while_the_queue_service_is_unreachable(
         body = await metrics(service)
         assert f'consumerkit_receive_requests_total{{queue="{queue_name}",result="error"}}' in body
         assert 'consumerkit_sqs_requests_total{operation="ReceiveMessage",result="error"}' in body
-        assert "consumerkit_queue_sample_errors_total 4.0" in body
+        assert f'consumerkit_queue_sample_errors_total{{queue="{queue_name}"}} 4.0' in body
         assert "consumerkit_queue_messages{" not in body  # stale after three intervals: not exported as current
         backend.down = False
 
