@@ -37,9 +37,11 @@ class Lease:
         "ctx",
         "deadline",
         "deleting",
+        "message_id",
         "queue_wait",
         "raw",
         "reason",
+        "receive_count",
         "received_at",
         "scope",
         "settled",
@@ -51,6 +53,9 @@ class Lease:
     def __init__(self, ctx: HandlerContext, raw: QueueMessage, received_at: float) -> None:
         self.ctx = ctx
         self.raw = raw
+        # read once: the poller, the log fields, the retry policy and every observer ask for them
+        self.message_id = raw.message_id
+        self.receive_count = int(raw.attributes.get("ApproximateReceiveCount", "1"))
         self.received_at = received_at
         self.deadline = received_at + ctx.spec.visibility_timeout
         self.scope: anyio.CancelScope | None = None
@@ -63,14 +68,6 @@ class Lease:
         self.queue_wait: float | None = None  # seconds from SentTimestamp to receipt, once worked out
         self.cancelled: threading.Event | None = None  # a sync handler's thread watches it (check_cancelled)
         self.abandon: anyio.Event | None = None  # set at shutdown: stop waiting for a sync handler's thread
-
-    @property
-    def message_id(self) -> str:
-        return self.raw.message_id
-
-    @property
-    def receive_count(self) -> int:
-        return int(self.raw.attributes.get("ApproximateReceiveCount", "1"))
 
     def waited(self) -> float | None:
         """Seconds from the producer's send (SQS's SentTimestamp) to this receipt; worked out once."""
