@@ -38,7 +38,9 @@ async def encode(job: Job, message: Message) -> None:
 
 @app.handler("videos-dlq", concurrency=1)
 async def dead_letters(message: Message) -> None:
-    print(f"dead-lettered after {message.attributes.get('ApproximateReceiveCount')} tries: {message.body}", flush=True)
+    # SQS keeps counting receives across the move: three failed tries, then this one
+    tries = message.receive_count - 1
+    print(f"dead-lettered after {tries} failed tries: {message.body}", flush=True)
 
 
 async def main() -> None:
