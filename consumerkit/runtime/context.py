@@ -90,7 +90,3 @@ class HandlerContext:
                 observer(self.spec.queue, waits)
             except Exception:
                 log.exception("receipt observer failed", observer=repr(observer))
-
-    @property
-    def idle(self) -> bool:
-        return not self.leases and not self.acker.pending

@@ -36,7 +36,6 @@ log = structlog.get_logger("consumerkit.heartbeat")
 class Heartbeat:
     def __init__(self, ctx: HandlerContext) -> None:
         self.ctx = ctx
-        self.ticks = 0
         self.last_tick = ctx.clock.now()  # liveness counts from the start
 
     async def run(self) -> None:
@@ -51,7 +50,6 @@ class Heartbeat:
     async def beat(self) -> bool:
         """One tick; returns whether an extension failed on the service's side and should be retried soon."""
         ctx, now = self.ctx, self.ctx.clock.now()
-        self.ticks += 1
         self.last_tick = now
         horizon = now + 1.5 * ctx.spec.interval
         due: list[tuple[Lease, int]] = []

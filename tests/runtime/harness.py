@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import anyio
 import anyio.lowlevel
 
-from consumerkit import App, Outcome, Supervisor
-from consumerkit.backends import Backend, OutgoingMessage
+from consumerkit import App, Outcome, Supervisor, TransientBackendError
+from consumerkit.backends import Backend, EntryFailure, OutgoingMessage, QueueMessage, Receipt, VisibilityChange
 from consumerkit.clock import Clock
 
 WAIT = 20.0  # the most any test waits for an event before it fails
@@ -127,3 +127,32 @@ async def settle() -> None:
 def _blocked(task: asyncio.Task[object]) -> bool:
     waiter = getattr(task, "_fut_waiter", None)  # what the task awaits; asyncio's own field, as anyio reads it
     return waiter is not None and not waiter.done()
+
+
+class Flaky:
+    """Any backend behind a link that fails the next ``failures[operation]`` calls (transiently); every other
+    call passes straight through. Fault injection around a real backend, not a mock of SQS."""
+
+    def __init__(self, inner: Backend, **failures: int) -> None:
+        self.inner = inner
+        self.failures = {"receive": 0, "delete": 0, "visibility": 0, **failures}
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def _trip(self, operation: str) -> None:
+        if self.failures[operation]:
+            self.failures[operation] -= 1
+            raise TransientBackendError(f"{operation}: connection reset by peer")
+
+    async def receive_messages(self, queue_url: str, **options: int) -> list[QueueMessage]:
+        self._trip("receive")
+        return await self.inner.receive_messages(queue_url, **options)
+
+    async def delete_message_batch(self, queue_url: str, receipts: Sequence[Receipt]) -> list[EntryFailure]:
+        self._trip("delete")
+        return await self.inner.delete_message_batch(queue_url, receipts)
+
+    async def change_visibility_batch(self, queue_url: str, changes: Sequence[VisibilityChange]) -> list[EntryFailure]:
+        self._trip("visibility")
+        return await self.inner.change_visibility_batch(queue_url, changes)

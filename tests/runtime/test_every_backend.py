@@ -8,14 +8,12 @@ consumer's long poll that finds nothing), never on a sleep.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import anyio
 import anyio.lowlevel
 
-from consumerkit import App, FixedBackoff, Message, TransientBackendError
-from consumerkit.backends import Backend, EntryFailure, QueueMessage, Receipt, VisibilityChange
-from tests.runtime.harness import Gate, running, send, url_of
+from consumerkit import App, FixedBackoff, Message
+from consumerkit.backends import Backend, VisibilityChange
+from tests.runtime.harness import Flaky, Gate, running, send, url_of
 
 
 async def test_heartbeats_keep_a_long_job_invisible(backend: Backend, queue_name: str) -> None:
@@ -163,34 +161,10 @@ async def test_release_and_extend(backend: Backend, queue_name: str) -> None:
     assert counts == [1, 2]
 
 
-class Flaky:
-    """Any backend behind a link that fails the next ``failures`` receives and deletes (transiently)."""
-
-    def __init__(self, inner: Backend, failures: int) -> None:
-        self.inner = inner
-        self.failures = {"receive": failures, "delete": failures}
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
-
-    def _trip(self, operation: str) -> None:
-        if self.failures[operation]:
-            self.failures[operation] -= 1
-            raise TransientBackendError(f"{operation}: connection reset by peer")
-
-    async def receive_messages(self, queue_url: str, **options: int) -> list[QueueMessage]:
-        self._trip("receive")
-        return await self.inner.receive_messages(queue_url, **options)
-
-    async def delete_message_batch(self, queue_url: str, receipts: Sequence[Receipt]) -> list[EntryFailure]:
-        self._trip("delete")
-        return await self.inner.delete_message_batch(queue_url, receipts)
-
-
 async def test_transient_failures_are_retried(backend: Backend, queue_name: str) -> None:
     app = App()
     app.handler(queue_name)(_noop)
-    flaky = Flaky(backend, failures=1)  # each retry waits its back-off in real time: one is enough
+    flaky = Flaky(backend, receive=1, delete=1)  # each retry waits its back-off in real time: one is enough
     async with running(app, flaky) as (supervisor, outcomes):  # type: ignore[arg-type]
         url = url_of(supervisor, queue_name)
         await send(backend, url, "survives")

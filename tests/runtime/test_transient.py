@@ -5,44 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from consumerkit import App, BackendError, Message, TransientBackendError
-from consumerkit.backends import EntryFailure, LocalBackend, QueueMessage, Receipt, VisibilityChange
+from consumerkit import App, BackendError, Message
+from consumerkit.backends import EntryFailure, LocalBackend, Receipt
 from consumerkit.clock import ManualClock
 from consumerkit.engine import Engine
-from tests.runtime.harness import Gate, running, send, settle, url_of
-
-
-class Flaky(LocalBackend):
-    """The real engine behind a link that fails the next ``failures[operation]`` calls."""
-
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine)
-        self.failures = {"receive": 0, "delete": 0, "visibility": 0}
-
-    def _trip(self, operation: str) -> None:
-        if self.failures[operation]:
-            self.failures[operation] -= 1
-            raise TransientBackendError(f"{operation}: connection reset by peer")
-
-    async def receive_messages(
-        self, queue_url: str, *, max_messages: int, wait_seconds: int, visibility_timeout: int
-    ) -> list[QueueMessage]:
-        self._trip("receive")
-        return await super().receive_messages(
-            queue_url, max_messages=max_messages, wait_seconds=wait_seconds, visibility_timeout=visibility_timeout
-        )
-
-    async def delete_message_batch(self, queue_url: str, receipts: Sequence[Receipt]) -> list[EntryFailure]:
-        self._trip("delete")
-        return await super().delete_message_batch(queue_url, receipts)
-
-    async def change_visibility_batch(self, queue_url: str, changes: Sequence[VisibilityChange]) -> list[EntryFailure]:
-        self._trip("visibility")
-        return await super().change_visibility_batch(queue_url, changes)
+from tests.runtime.harness import Flaky, Gate, running, send, settle, url_of
 
 
 async def test_failed_receives_and_deletes_are_retried(engine: Engine, clock: ManualClock, queue_name: str) -> None:
-    backend = Flaky(engine)
+    backend = Flaky(LocalBackend(engine))
     app = App()
     handled: list[str] = []
 
@@ -68,7 +39,7 @@ async def test_failed_receives_and_deletes_are_retried(engine: Engine, clock: Ma
 async def test_a_failed_heartbeat_is_retried_before_the_message_shows_again(
     engine: Engine, clock: ManualClock, queue_name: str
 ) -> None:
-    backend = Flaky(engine)
+    backend = Flaky(LocalBackend(engine))
     app = App()
     gate = Gate()
 
