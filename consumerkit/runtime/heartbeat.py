@@ -59,7 +59,7 @@ class Heartbeat:
             # pending; not once it is given back, nor once another worker holds it.
             wanted = (not lease.settled or lease.deleting) and lease.reason != "lease_lost"
             if wanted and lease.deadline <= horizon:
-                timeout = min(ctx.spec.visibility_timeout, int(lease.cap - now))
+                timeout = min(ctx.spec.visibility_timeout, lease.room(now))
                 if now + timeout > lease.deadline:  # otherwise the cap allows no more
                     due.append((lease, timeout))
         retry: list[Lease] = []

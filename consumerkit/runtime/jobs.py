@@ -181,7 +181,7 @@ async def settle(ctx: HandlerContext, lease: Lease, outcome: str, error: BaseExc
 
 
 def _retry(ctx: HandlerContext, lease: Lease, outcome: str, error: BaseException | None) -> None:
-    room = max(0, int(lease.cap - ctx.clock.now()))
+    room = lease.room(ctx.clock.now())
     try:
         wanted = int(ctx.spec.retry.delay(lease.receive_count))
     except Exception:  # a custom policy's bug must not stop the worker

@@ -82,6 +82,11 @@ class Lease:
         """The last moment SQS lets this receipt stay invisible."""
         return self.received_at + MAX_TOTAL_VISIBILITY - CAP_SAFETY
 
+    def room(self, now: float) -> int:
+        """Whole seconds this receipt may still stay invisible from ``now``: the most any visibility change may
+        ask (SQS refuses more, it does not clamp)."""
+        return max(0, int(self.cap - now))
+
     def stop_at(self, max_duration: float) -> float:
         """When the job must end: its ``max_duration``, or early enough before the cap to release it still."""
         return min(self.started_at + max_duration, self.cap - STOP_MARGIN)
@@ -105,7 +110,7 @@ class Lease:
 
     async def extend(self, seconds: int) -> None:
         now = self.ctx.clock.now()
-        room = max(0, int(self.cap - now))
+        room = self.room(now)
         if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= room:
             raise ConfigError(
                 f"Message.extend(seconds={seconds!r}) is out of range: an integer in 0..{room} "
@@ -125,7 +130,7 @@ class Lease:
         self.deadline = now + seconds
 
     async def release(self, delay: int) -> None:
-        room = max(0, int(self.cap - self.ctx.clock.now()))
+        room = self.room(self.ctx.clock.now())
         if not isinstance(delay, int) or isinstance(delay, bool) or not 0 <= delay <= room:
             raise ConfigError(f"Message.release(delay={delay!r}) is out of range: an integer in 0..{room}")
         if self.settled:
