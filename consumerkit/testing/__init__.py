@@ -1,0 +1,1 @@
+"""Testing kit for consumerkit users (work in progress)."""

@@ -1,0 +1,1 @@
+"""consumerkit's pytest plugin (work in progress)."""
