@@ -8,6 +8,7 @@ released on shutdown or at the 12-hour cap, left alone when the lease was lost.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import threading
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,7 @@ from typing import Any
 
 import anyio
 import structlog
-from structlog.contextvars import bind_contextvars, reset_contextvars
+from structlog.contextvars import STRUCTLOG_KEY_PREFIX, bind_contextvars, reset_contextvars
 
 from consumerkit.backends.base import OutgoingMessage
 from consumerkit.errors import PayloadError, Reject
@@ -44,10 +45,27 @@ async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
         )  # fmt: skip
     else:
         tokens = bind_contextvars(queue=ctx.spec.queue, handler=ctx.spec.name, messages=len(leases))
+    before = contextvars.copy_context()
     try:
         await _run_job(ctx, leases)
     finally:
+        _forget_handler_fields(before)
         reset_contextvars(**tokens)
+
+
+def _forget_handler_fields(before: contextvars.Context) -> None:
+    """Undo what the handler bound with a bare ``bind_contextvars``: one worker task runs job after job, so
+    those fields would otherwise stay on the next message's lines. Contexts are immutable maps, so when the
+    job bound nothing (the usual case) the comparison is one identity check; otherwise only structlog's
+    variables that changed are put back."""
+    after = contextvars.copy_context()
+    if after == before:
+        return
+    for var, value in after.items():
+        if var.name.startswith(STRUCTLOG_KEY_PREFIX):
+            previous = before.get(var, Ellipsis)  # structlog's mark for "not bound"
+            if previous is not value:
+                var.set(previous)
 
 
 async def _run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:

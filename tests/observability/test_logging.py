@@ -216,11 +216,6 @@ async def test_fields_a_handler_binds_are_on_its_lines(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime/jobs.py resets only the keys it binds (by token: restoring the whole context per job cost a "
-    "fifth of the throughput), so a bare bind_contextvars in an async handler stays on its worker's later lines",
-)
 async def test_a_handlers_bound_fields_end_with_its_job(
     local: LocalBackend, clock: ManualClock, queue_name: str
 ) -> None:
@@ -237,6 +232,30 @@ async def test_a_handlers_bound_fields_end_with_its_job(
         await send(local, url_of(supervisor, queue_name), "first", "second")
         await outcomes.wait(2)
     assert [line.get("video_id") for line in events(json_lines(stream), "encoding")] == [None, None]
+
+
+async def test_a_bare_binding_stays_for_its_failure_line_only(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+
+    @app.handler(queue_name, concurrency=1, retry=FixedBackoff(3600))
+    async def encode(message: Message) -> None:
+        if message.body == "bad":
+            bind_contextvars(video_id="bad-video")
+            raise RuntimeError("encoder crashed")
+        log.info("encoding")
+
+    stream = io.StringIO()
+    install_logging(app, format="json", stream=stream)
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), "bad")
+        await outcomes.wait(1)
+        await send(local, url_of(supervisor, queue_name), "good")
+        await outcomes.wait(2)
+    lines = json_lines(stream)
+    assert [line.get("video_id") for line in events(lines, "handler failed")] == ["bad-video"]
+    assert [line.get("video_id") for line in events(lines, "encoding")] == [None]
 
 
 async def test_a_failure_is_a_structured_traceback(
