@@ -6,10 +6,12 @@ It only fills plain records (:class:`RequestStatistics`: per operation, calls by
 at scrape time. A call costs two ``perf_counter()`` reads and three increments, no lock and no label lookup.
 
 Calls are counted as they end, so counts line up with the latency histogram (as Prometheus advises for
-requests); ``result`` is ``ok``, or ``error`` for an exception (transient, a refusal, a missing queue). Batch
-calls that report per-entry failures still count ``ok``: the call itself succeeded, and the runtime's own
-counters say what became of the entries. A call cancelled midway (a long poll ended by a shutdown) is not
-counted: it neither failed nor took as long as it would have.
+requests); ``result`` is ``ok``, ``error`` for an exception (transient, a refusal, a missing queue), or
+``cancelled`` for a call abandoned midway: a long poll ended by a shutdown, or a heartbeat extension that ran
+past its own deadline (the runtime bounds it, so that one slow call cannot hold up the next tick), which is
+what a slow or unreachable service looks like. Batch calls that report per-entry failures still count ``ok``:
+the call itself succeeded, and the runtime's own counters say what became of the entries. A cancelled call's
+duration is not observed: it did not take as long as it would have.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from bisect import bisect_left
 from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
+
+import anyio
 
 from consumerkit.backends.base import (
     Backend,
@@ -76,13 +80,15 @@ class Distribution:
 
 
 class OperationStatistics:
-    """One SQS operation's calls: how many ended well, how many raised, and how long they took."""
+    """One SQS operation's calls: how many ended well, how many raised, how many were abandoned, and how long
+    the ended ones took."""
 
-    __slots__ = ("durations", "error", "ok")
+    __slots__ = ("cancelled", "durations", "error", "ok")
 
     def __init__(self) -> None:
         self.ok = 0
         self.error = 0
+        self.cancelled = 0
         self.durations = Distribution(REQUEST_BUCKETS)
 
 
@@ -100,6 +106,9 @@ async def _timed(record: OperationStatistics, call: Awaitable[T]) -> T:
     except Exception:
         record.error += 1
         record.durations.observe(time.perf_counter() - started)
+        raise
+    except anyio.get_cancelled_exc_class():
+        record.cancelled += 1
         raise
     record.ok += 1
     record.durations.observe(time.perf_counter() - started)

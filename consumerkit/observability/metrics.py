@@ -191,6 +191,7 @@ def _request_families(requests: RequestStatistics) -> Iterator[Metric]:
     for name, record in requests.operations.items():
         calls.add_metric([name, "ok"], record.ok)
         calls.add_metric([name, "error"], record.error)
+        calls.add_metric([name, "cancelled"], record.cancelled)
     yield calls
     called = [((name,), r.durations) for name, r in requests.operations.items() if r.ok or r.error]
     yield _histogram("sqs_request_duration_seconds", "Seconds a queue service call took, by operation.",

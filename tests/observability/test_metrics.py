@@ -202,7 +202,7 @@ async def test_the_metered_backend_keeps_the_protocol_and_counts_errors(local: L
         await metered.set_queue_attributes(url, {"VisibilityTimeout": "5"})
         with pytest.raises(QueueNotFoundError):
             await metered.get_queue_url(f"{queue_name}-missing")
-        with anyio.move_on_after(0.01):  # a long poll cancelled midway: neither ok nor error
+        with anyio.move_on_after(0.01):  # a long poll cancelled midway: neither ok nor error, and no duration
             await metered.receive_messages(url, max_messages=1, wait_seconds=20, visibility_timeout=5)
     samples = scrape(registry)
     requests = "consumerkit_sqs_requests_total"
@@ -211,6 +211,7 @@ async def test_the_metered_backend_keeps_the_protocol_and_counts_errors(local: L
     assert value(samples, requests, operation="GetQueueUrl", result="error") == 1
     assert value(samples, requests, operation="ReceiveMessage", result="ok") == 0
     assert value(samples, requests, operation="ReceiveMessage", result="error") == 0
+    assert value(samples, requests, operation="ReceiveMessage", result="cancelled") == 1
     durations = "consumerkit_sqs_request_duration_seconds_count"
     assert not any(labels["operation"] == "ReceiveMessage" for labels, _ in samples[durations])  # never ended
     assert value(samples, "consumerkit_sqs_request_duration_seconds_count", operation="GetQueueUrl") == 1
@@ -296,3 +297,56 @@ async def test_queue_wait_is_observed_at_receipt_not_when_the_job_ends(
         assert value(samples, "consumerkit_message_queue_wait_seconds_bucket", queue=queue_name, le="60.0") == 0
         assert value(samples, "consumerkit_message_queue_wait_seconds_bucket", queue=queue_name, le="120.0") == 1
         gate.open.set()
+
+
+class _StalledVisibility:
+    """The local engine behind a link whose visibility changes never answer: a hung connection."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.calls = 0
+        self.abandoned = anyio.Event()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def change_visibility_batch(self, queue_url: str, changes: object) -> list[object]:
+        self.calls += 1
+        try:
+            await anyio.sleep_forever()
+        finally:
+            self.abandoned.set()
+        raise AssertionError("unreachable")
+
+
+async def test_a_heartbeat_call_cut_off_by_its_deadline_counts_as_cancelled(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    """The heartbeat bounds each extension (half an interval, at least 1 s of real time); the abandoned call
+    shows as ``cancelled`` among the requests and as a failed extension."""
+    app = App()
+    gate = Gate()
+
+    @app.handler(queue_name, visibility_timeout=2)  # heartbeat every second
+    async def held(message: Message) -> None:
+        await gate.enter()
+
+    registry = CollectorRegistry()
+    install_metrics(app, registry)
+    stalled = _StalledVisibility(local)
+    async with running(app, stalled, clock=clock) as (supervisor, outcomes):  # type: ignore[arg-type]
+        await send(local, url_of(supervisor, queue_name), "job")
+        await gate.wait_started(1)
+        clock.advance(1)  # the heartbeat's tick: the lease is due
+        with anyio.fail_after(10):
+            await stalled.abandoned.wait()  # at the real-time deadline, about 1 s
+        await settle()
+        samples = scrape(registry)
+        cancelled = value(samples, "consumerkit_sqs_requests_total", operation="ChangeMessageVisibilityBatch",
+                          result="cancelled")  # fmt: skip
+        assert cancelled == stalled.calls >= 1
+        assert value(samples, "consumerkit_sqs_requests_total", operation="ChangeMessageVisibilityBatch",
+                     result="error") == 0  # fmt: skip
+        assert value(samples, "consumerkit_visibility_extensions_total", queue=queue_name, result="error") >= 1
+        gate.open.set()
+        await outcomes.wait(1)
