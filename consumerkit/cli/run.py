@@ -65,15 +65,22 @@ def install_operations(app: App, ops: Operations) -> None:
         if 0 < ops.sample_interval < 1:
             raise ConfigError(f"--sample-interval={ops.sample_interval:g} is out of range: 0 (off) or 1..3600 seconds")
         app.settings = app.settings.replace(sample_interval=ops.sample_interval or None)
+    metrics = None
     if ops.http_port is not None:
         metrics = install_metrics(app)
         app.add_service(http_service(ops.http_host, ops.http_port, metrics.registry))
-    if ops.ecs_protection:
-        app.add_service(ecs_protection_service())
-    if ops.ec2_protection:
-        app.add_service(ec2_protection_service(asg_name=ops.asg_name))
+    protections = {"ecs": ecs_protection_service() if ops.ecs_protection else None,
+                   "ec2": ec2_protection_service(asg_name=ops.asg_name) if ops.ec2_protection else None}  # fmt: skip
+    for protector, service in protections.items():
+        if service is not None:
+            app.add_service(service)
+            if metrics is not None:
+                metrics.watch_protection(protector, service)
     if ops.spot_watch:
-        app.add_service(spot_watch_service())
+        watch = spot_watch_service()
+        app.add_service(watch)
+        if metrics is not None:
+            metrics.watch_spot(watch)
 
 
 def _flag(name: str, env: str, text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:

@@ -11,11 +11,14 @@ Everything is a plain record that a collector reads at scrape time, so metrics n
   buckets up to SQS's 12-hour ceiling. An observation is a bisect and two additions, about a quarter of
   ``prometheus_client.Histogram.observe``, which takes locks the event loop does not need;
 * the records of :class:`~consumerkit.observability.metered.MeteredBackend`: calls and their latency by SQS
-  operation.
+  operation;
+* the ``statistics()`` of the AWS hooks it is told to watch (:meth:`Metrics.watch_protection`,
+  :meth:`Metrics.watch_spot`): whether scale-in protection is on and how its calls went, and whether a Spot
+  interruption is scheduled. ``consumerkit run`` wires them from its flags.
 
 :func:`install_metrics` puts the observer, the backend layer and a binding service on an
 :class:`~consumerkit.App`. Labels are bounded by code: queue, handler, outcome, result, state, operation; never
-a message id.
+a message id (``protector`` is ``ecs`` or ``ec2``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 
 from consumerkit import __version__
 from consumerkit.app import App
+from consumerkit.aws.protection import ProtectionService
+from consumerkit.aws.spot import SpotWatch
 from consumerkit.backends.base import Backend
 from consumerkit.observability.metered import Distribution, MeteredBackend, RequestStatistics
 from consumerkit.runtime.events import OUTCOMES, HandlerStatistics, Outcome
@@ -53,6 +58,8 @@ class Metrics:
         self.durations: dict[tuple[str, str, str], Distribution] = {}  # by (queue, handler, outcome)
         self.waits: dict[str, Distribution] = {}  # by queue
         self.requests = RequestStatistics()
+        self.protections: dict[str, ProtectionService] = {}  # by protector: ecs | ec2
+        self.spot_watch: SpotWatch | None = None
         self.registry.register(_Collector(self))
 
     def observer(self, outcome: Outcome) -> None:
@@ -74,6 +81,14 @@ class Metrics:
     def metered(self, backend: Backend) -> MeteredBackend:
         """The backend layer to add to the app: every call counted and timed by operation."""
         return MeteredBackend(backend, self.requests)
+
+    def watch_protection(self, protector: str, service: ProtectionService) -> None:
+        """Export this scale-in protection service's state and calls, labelled ``protector`` (ecs or ec2)."""
+        self.protections[protector] = service
+
+    def watch_spot(self, watch: SpotWatch) -> None:
+        """Export whether this watch has seen a Spot interruption notice, and its metadata look-ups."""
+        self.spot_watch = watch
 
     def bind(self, supervisor: Supervisor) -> None:
         """Read this supervisor's records from now on, at every scrape."""
@@ -125,6 +140,8 @@ class _Collector:
         )  # fmt: skip
         yield from _request_families(m.requests)
         yield from _backlog_families(supervisor)
+        yield from _protection_families(m.protections)
+        yield from _spot_families(m.spot_watch)
         draining = GaugeMetricFamily("consumerkit_draining", "1 while a shutdown drains running jobs, else 0.")
         draining.add_metric([], 1.0 if supervisor is not None and supervisor.draining else 0.0)
         yield draining
@@ -182,6 +199,33 @@ def _backlog_families(supervisor: Supervisor | None) -> Iterator[Metric]:
         for queue in sampler.queues:
             errors.add_metric([queue], sampler.errors[queue])
     yield from (messages, oldest, errors)
+
+
+def _protection_families(services: dict[str, ProtectionService]) -> Iterator[Metric]:
+    """Scale-in protection as the hooks last set it: a protected worker that is idle for long is worth an alert
+    (it blocks the scale-in), and so are failing calls (a busy worker left unprotected)."""
+    protected = _gauge("scale_in_protected", "1 while scale-in protection is on, as last set.", "protector")
+    changes = _counter("scale_in_protection_changes", "Calls that turned protection on or off.", "protector")
+    renewals = _counter("scale_in_protection_renewals", "Calls that renewed an expiring protection.", "protector")
+    errors = _counter("scale_in_protection_errors", "Protection calls that failed.", "protector")
+    for protector, service in services.items():
+        stats = service.statistics()
+        protected.add_metric([protector], 1.0 if stats.protected else 0.0)
+        changes.add_metric([protector], stats.toggles)
+        renewals.add_metric([protector], stats.renewals)
+        errors.add_metric([protector], stats.errors)
+    yield from (protected, changes, renewals, errors)
+
+
+def _spot_families(watch: SpotWatch | None) -> Iterator[Metric]:
+    scheduled = _gauge("spot_interruption_scheduled", "1 once EC2 has scheduled this Spot instance's interruption.")
+    looks = _counter("spot_metadata_requests", "Looks for a Spot interruption notice, by result.", "result")
+    if watch is not None:
+        stats = watch.statistics()
+        scheduled.add_metric([], 1.0 if stats.notice is not None else 0.0)
+        looks.add_metric(["ok"], stats.polls - stats.errors)
+        looks.add_metric(["error"], stats.errors)
+    yield from (scheduled, looks)
 
 
 def _request_families(requests: RequestStatistics) -> Iterator[Metric]:

@@ -13,7 +13,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from consumerkit.aws.imds import ENDPOINT_ENV
 from tests.cli.test_run import SEND
+from tests.fixtures.backends import free_port
 
 WORKER = """
 from consumerkit import App, Message, Reject
@@ -47,10 +49,12 @@ def metric(text: str, name: str, **labels: str) -> float:
 def test_metrics_health_and_logs_of_a_real_run(tmp_path: Path) -> None:
     (tmp_path / "worker.py").write_text(WORKER)
     backend = f"sqlite:///{tmp_path}/queues.db"
-    env = {**os.environ, "CONSUMERKIT_BACKEND": backend, "CONSUMERKIT_HTTP_PORT": "0"}
+    # the Spot watch on, against a metadata address where nothing listens: its failed looks must show
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "CONSUMERKIT_BACKEND": backend, "CONSUMERKIT_HTTP_PORT": "0", ENDPOINT_ENV: nowhere}
     env.pop("CONSUMERKIT_LOG_FORMAT", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "consumerkit", "run", "worker:app", "--sample-interval", "1"],
+        [sys.executable, "-m", "consumerkit", "run", "worker:app", "--sample-interval", "1", "--spot-watch"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines: list[dict[str, Any]] = []
@@ -83,6 +87,8 @@ def test_metrics_health_and_logs_of_a_real_run(tmp_path: Path) -> None:
         assert "consumerkit_message_processing_duration_seconds_bucket" in scrape
         assert 'le="43200.0"' in scrape
         assert "consumerkit_build_info" in scrape
+        assert metric(scrape, "consumerkit_spot_metadata_requests_total", result="error") >= 1
+        assert metric(scrape, "consumerkit_spot_interruption_scheduled") == 0
         check = subprocess.run(
             [sys.executable, "-m", "consumerkit", "check", "--url", f"{url}/livez"], env=env, timeout=60,
             capture_output=True, text=True,
