@@ -44,9 +44,10 @@ def test_engine_imports_only_stdlib_anyio_and_itself() -> None:
 
 
 def test_server_is_a_transport_over_the_engine() -> None:
-    """The HTTP server may add its HTTP stack and botocore's SQS model and signer, and nothing else."""
+    """The HTTP server may add its HTTP stack, botocore's SQS model and signer, and the shared header guard."""
     paths = sorted((PACKAGE / "engine" / "server").rglob("*.py"))
-    _check_imports(paths, {"anyio", "aiohttp", "botocore", "multidict"}, ("consumerkit.engine",))
+    own = ("consumerkit.engine", "consumerkit.headerguard")
+    _check_imports(paths, {"anyio", "aiohttp", "botocore", "multidict"}, own)
     # the engine proper never reaches back into its transport
     for path in sorted((PACKAGE / "engine").rglob("*.py")):
         if PACKAGE / "engine" / "server" not in path.parents:
@@ -70,6 +71,7 @@ TRANSPORTS = {
     "aws/ecs.py": {"aiohttp"},
     "aws/imds.py": {"aiohttp"},
     "observability/http.py": {"aiohttp"},
+    "headerguard.py": {"aiohttp"},  # the slow-client guard of both listeners: serve's and the health port's
 }
 
 

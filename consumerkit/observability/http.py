@@ -7,8 +7,10 @@
 * ``/metrics``: the registry in Prometheus's text format (OpenMetrics when the scraper asks for it).
 
 It binds 127.0.0.1 by default, so nothing is reachable from outside unless the deployment says so (a container
-scraped from outside binds 0.0.0.0). The server is aiohttp's (parsing, size limits, keep-alive); the replies are
-computed from the supervisor's records in the event loop, the same thread that updates them.
+scraped from outside binds 0.0.0.0). The server is aiohttp's (parsing, size limits, keep-alive), with a deadline
+on each connection's headers (:mod:`consumerkit.headerguard`): clients that connect and stall must not use up
+the descriptors the platform's own probes need. The replies are computed from the supervisor's records in the
+event loop, the same thread that updates them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from consumerkit.errors import ConfigError
+from consumerkit.headerguard import GuardedSite, HeaderDeadlines
 from consumerkit.runtime.supervisor import Supervisor
 
 __all__ = ["DEFAULT_HTTP_HOST", "DEFAULT_HTTP_PORT", "HTTP_PORT_ENV", "HttpService", "http_service"]
@@ -30,6 +33,7 @@ DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 9750
 HTTP_PORT_ENV = "CONSUMERKIT_HTTP_PORT"
 SHUTDOWN_GRACE = 1.0  # seconds requests under way get once the service is cancelled; every reply is immediate
+HEADER_TIMEOUT = 5.0  # seconds a new connection has to send its request's headers; a probe needs milliseconds
 ENDPOINTS = ("/metrics", "/livez", "/readyz")
 log = structlog.get_logger("consumerkit.http")
 
@@ -45,9 +49,13 @@ class HttpService:
         registry: CollectorRegistry | None = None,
         *,
         on_listening: Callable[[str], None] | None = None,
+        header_timeout: float = HEADER_TIMEOUT,
     ) -> None:
         if not 0 <= port <= 65_535:
             raise ConfigError(f"http port {port!r} is out of range: 0..65535")
+        if not 0 < header_timeout <= 3600:
+            raise ConfigError(f"header_timeout={header_timeout!r} is out of range: above 0, at most 3600 seconds")
+        self.deadlines = HeaderDeadlines(header_timeout)
         self.host = host
         self.port = port
         self.registry = REGISTRY if registry is None else registry
@@ -67,7 +75,7 @@ class HttpService:
         )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.host, self.port)
+            site = GuardedSite(runner, self.host, self.port, self.deadlines)
             try:
                 await site.start()
             except OSError as error:
@@ -95,7 +103,14 @@ class HttpService:
         async def readyz(request: web.Request) -> web.Response:
             return _readiness(supervisor)
 
-        app = web.Application(middlewares=[_errors])
+        @web.middleware
+        async def arrived(
+            request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+        ) -> web.StreamResponse:
+            self.deadlines.arrived(request.protocol)  # its headers came in time
+            return await handler(request)
+
+        app = web.Application(middlewares=[arrived, _errors])
         app.router.add_get("/metrics", metrics)  # add_get routes HEAD too; aiohttp drops a HEAD reply's body
         app.router.add_get("/livez", livez)
         app.router.add_get("/readyz", readyz)
@@ -108,9 +123,10 @@ def http_service(
     registry: CollectorRegistry | None = None,
     *,
     on_listening: Callable[[str], None] | None = None,
+    header_timeout: float = HEADER_TIMEOUT,
 ) -> HttpService:
     """The service serving ``/metrics`` (from ``registry``, default the global one), ``/livez`` and ``/readyz``."""
-    return HttpService(host, port, registry, on_listening=on_listening)
+    return HttpService(host, port, registry, on_listening=on_listening, header_timeout=header_timeout)
 
 
 @web.middleware

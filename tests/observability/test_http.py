@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import urllib.error
@@ -278,3 +279,33 @@ async def _status(url: str) -> int:
             return int(error.code)
 
     return await anyio.to_thread.run_sync(get)
+
+
+async def test_a_connection_that_never_sends_its_headers_is_answered_408_and_closed(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    """A stalled client must not hold a descriptor for an hour (aiohttp's keep-alive), nor keep the platform's
+    probes from being served meanwhile."""
+    app, _, _ = worker(queue_name)
+    listening = anyio.Event()
+    service = http_service(port=0, on_listening=lambda url: listening.set(), header_timeout=0.3)
+    app.add_service(service)
+    async with running(app, local, clock=clock):
+        with anyio.fail_after(WAIT):
+            await listening.wait()
+        started = anyio.current_time()
+        async with await anyio.connect_tcp("127.0.0.1", service.port) as stalled:
+            await stalled.send(b"GET /livez HTTP/1.1\r\nHost: 127")  # and never the end of the headers
+            assert (await get(f"{service.url}/livez"))[0] == 200  # others are served meanwhile
+            with anyio.fail_after(WAIT):
+                reply = b""
+                with contextlib.suppress(anyio.EndOfStream):
+                    while True:
+                        reply += await stalled.receive()
+        assert reply.startswith(b"HTTP/1.1 408 ") and b"within 0.3 seconds" in reply
+        assert anyio.current_time() - started >= 0.3
+
+
+def test_the_header_timeout_is_checked() -> None:
+    with pytest.raises(ConfigError, match=r"header_timeout=0 is out of range"):
+        http_service(header_timeout=0)

@@ -21,7 +21,7 @@ from consumerkit.engine.errors import SqsError
 from consumerkit.engine.server.auth import SigV4Verifier, scope_region
 from consumerkit.engine.server.awsjson import AwsJson
 from consumerkit.engine.server.config import ServerConfig
-from consumerkit.engine.server.deadlines import HeaderDeadlines
+from consumerkit.engine.server.deadlines import sqs_header_deadlines
 from consumerkit.engine.server.operations import OPERATIONS
 from consumerkit.engine.server.protocol import Reply, Request, WireProtocol
 from consumerkit.engine.server.query import Query
@@ -41,7 +41,7 @@ class SqsServer:
         self.engine = engine
         self.config = config
         self.verifier = SigV4Verifier(config.credentials) if config.credentials else None
-        self.deadlines = HeaderDeadlines(config.header_timeout)  # armed by the site serve.py listens with
+        self.deadlines = sqs_header_deadlines(config.header_timeout)  # armed by the site serve.py listens with
         self._polls: set[anyio.CancelScope] = set()
         self._closing = False
 

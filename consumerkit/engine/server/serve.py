@@ -12,7 +12,7 @@ from aiohttp import web
 from consumerkit.engine.engine import Engine
 from consumerkit.engine.server.app import SqsServer
 from consumerkit.engine.server.config import ServerConfig
-from consumerkit.engine.server.deadlines import GuardedSite
+from consumerkit.headerguard import GuardedSite
 
 __all__ = ["serve"]
 
