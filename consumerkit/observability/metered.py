@@ -16,9 +16,7 @@ duration is not observed: it did not take as long as it would have.
 
 from __future__ import annotations
 
-import itertools
 import time
-from bisect import bisect_left
 from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
@@ -34,7 +32,7 @@ from consumerkit.backends.base import (
     Receipt,
     VisibilityChange,
 )
-from consumerkit.errors import ConfigError
+from consumerkit.runtime.distribution import Distribution
 
 __all__ = [
     "OPERATIONS",
@@ -59,24 +57,6 @@ OPERATIONS = (
 # prometheus_client's defaults, fine for API calls (OPERATIONS.md §2.4); ReceiveMessage's include its long poll.
 # 20 and 25 s beyond them, so that a long poll's full wait (up to 20 s) lands in a bucket, not in +Inf.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 25.0)
-
-
-class Distribution:
-    """A histogram as a plain record: observations per bucket (``le`` inclusive, the last one +Inf) and
-    their sum. Updated from the event loop only; a collector reads it."""
-
-    __slots__ = ("bounds", "counts", "total")
-
-    def __init__(self, bounds: Sequence[float]) -> None:
-        if not bounds or any(b >= c for b, c in itertools.pairwise(bounds)):
-            raise ConfigError(f"histogram buckets {tuple(bounds)!r}: need at least one, strictly increasing")
-        self.bounds = tuple(float(b) for b in bounds)
-        self.counts = [0] * (len(self.bounds) + 1)
-        self.total = 0.0
-
-    def observe(self, value: float) -> None:
-        self.counts[bisect_left(self.bounds, value)] += 1  # the first bound ≥ value: Prometheus's le
-        self.total += value
 
 
 class OperationStatistics:

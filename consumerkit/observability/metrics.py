@@ -6,10 +6,12 @@ Everything is a plain record that a collector reads at scrape time, so metrics n
 * the supervisor's ``statistics()`` and its backlog sampler, which the runtime keeps anyway: received,
   processed by outcome, in progress, slots, redeliveries, visibility extensions, the 12-hour cap, receive
   requests, the backlog, the last processed time, draining. Exporting them adds nothing per message;
-* two :class:`~consumerkit.observability.metered.Distribution` records per label set, filled by the observer
-  from each :class:`~consumerkit.runtime.events.Outcome`: processing duration and queue wait, with long-job
-  buckets up to SQS's 12-hour ceiling. An observation is a bisect and two additions, about a quarter of
-  ``prometheus_client.Histogram.observe``, which takes locks the event loop does not need;
+* the two histograms, processing duration by outcome and queue wait, with long-job buckets up to SQS's 12-hour
+  ceiling: the runtime keeps them in each handler's statistics once ``SupervisorSettings.histogram_buckets``
+  is set (install_metrics sets it), recording each message where it settles. An observation is a bisect and
+  two additions, about a quarter of ``prometheus_client.Histogram.observe``, which takes locks the event loop
+  does not need; done by an observer instead (an ``Outcome`` built and handed over per message), it had cost
+  more than the observation;
 * the records of :class:`~consumerkit.observability.metered.MeteredBackend`: calls and their latency by SQS
   operation;
 * the ``statistics()`` of the AWS hooks it is told to watch (:meth:`Metrics.watch_protection`,
@@ -34,8 +36,9 @@ from consumerkit.app import App
 from consumerkit.aws.protection import ProtectionService
 from consumerkit.aws.spot import SpotWatch
 from consumerkit.backends.base import Backend
-from consumerkit.observability.metered import Distribution, MeteredBackend, RequestStatistics
-from consumerkit.runtime.events import OUTCOMES, HandlerStatistics, Outcome
+from consumerkit.observability.metered import MeteredBackend, RequestStatistics
+from consumerkit.runtime.distribution import Distribution, check_buckets
+from consumerkit.runtime.events import OUTCOMES, HandlerStatistics
 from consumerkit.runtime.supervisor import Supervisor
 
 __all__ = ["LONG_JOB_BUCKETS", "Metrics", "install_metrics"]
@@ -49,34 +52,16 @@ STALE_SAMPLES = 3  # a backlog sample older than this many sampling intervals is
 class Metrics:
     """The metrics of one worker, registered in ``registry`` (default: prometheus_client's global registry,
     which also holds the ``process_*`` and ``python_*`` collectors). The names can be registered once per
-    registry: give each Metrics a registry of its own."""
+    registry: give each Metrics a registry of its own. Its histograms are the bound supervisor's (see
+    ``SupervisorSettings.histogram_buckets``); without them, the histogram families are empty."""
 
-    def __init__(self, registry: CollectorRegistry | None = None, buckets: Sequence[float] = LONG_JOB_BUCKETS) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = REGISTRY if registry is None else registry
-        self.buckets = tuple(Distribution(buckets).bounds)  # checked once here
         self.supervisor: Supervisor | None = None
-        self.durations: dict[tuple[str, str, str], Distribution] = {}  # by (queue, handler, outcome)
-        self.waits: dict[str, Distribution] = {}  # by queue
         self.requests = RequestStatistics()
         self.protections: dict[str, ProtectionService] = {}  # by protector: ecs | ec2
         self.spot_watch: SpotWatch | None = None
         self.registry.register(_Collector(self))
-
-    def observer(self, outcome: Outcome) -> None:
-        """The Observer to add to the app: one message's processing duration, by outcome."""
-        key = (outcome.queue, outcome.handler, outcome.outcome)
-        duration = self.durations.get(key)
-        if duration is None:
-            duration = self.durations[key] = Distribution(self.buckets)
-        duration.observe(outcome.duration)
-
-    def receipt_observer(self, queue: str, waits: list[float]) -> None:
-        """The ReceiptObserver to add to the app: each message's queue wait, observed as it is received."""
-        distribution = self.waits.get(queue)
-        if distribution is None:
-            distribution = self.waits[queue] = Distribution(self.buckets)
-        for wait in waits:
-            distribution.observe(wait)
 
     def metered(self, backend: Backend) -> MeteredBackend:
         """The backend layer to add to the app: every call counted and timed by operation."""
@@ -102,12 +87,11 @@ class Metrics:
 def install_metrics(
     app: App, registry: CollectorRegistry | None = None, *, buckets: Sequence[float] = LONG_JOB_BUCKETS
 ) -> Metrics:
-    """Metrics for ``app``: its observer, its backend layer, and a service that binds its supervisor. Serve
-    ``metrics.registry`` with :func:`~consumerkit.observability.http.http_service`. ``buckets`` are the upper
-    bounds of the processing-duration and queue-wait histograms, in seconds."""
-    metrics = Metrics(registry, buckets)
-    app.add_observer(metrics.observer)
-    app.add_receipt_observer(metrics.receipt_observer)
+    """Metrics for ``app``: its histograms kept by the runtime, its backend layer, and a service that binds its
+    supervisor. Serve ``metrics.registry`` with :func:`~consumerkit.observability.http.http_service`.
+    ``buckets`` are the upper bounds of the processing-duration and queue-wait histograms, in seconds."""
+    app.settings = app.settings.replace(histogram_buckets=check_buckets(buckets))
+    metrics = Metrics(registry)
     app.add_backend_layer(metrics.metered)
     app.add_service(metrics.service)
     return metrics
@@ -128,15 +112,18 @@ class _Collector:
 
     def _families(self, supervisor: Supervisor | None) -> Iterator[Metric]:
         m = self._metrics
-        yield from _handler_families(supervisor.statistics() if supervisor is not None else [])
+        stats = supervisor.statistics() if supervisor is not None else []
+        yield from _handler_families(stats)
         yield _histogram(
             "message_processing_duration_seconds",
             "Seconds from a job's start to its message's settlement (delete or visibility change), by outcome.",
-            ("queue", "handler", "outcome"), list(m.durations.items()),
+            ("queue", "handler", "outcome"),
+            [((s.queue, s.handler, outcome), d) for s in stats for outcome, d in (s.durations or {}).items()
+             if d.count],
         )  # fmt: skip
         yield _histogram(
             "message_queue_wait_seconds", "Seconds from SentTimestamp to receipt, observed at receipt.",
-            ("queue",), [((queue,), d) for queue, d in m.waits.items()],
+            ("queue",), [((s.queue,), s.queue_waits) for s in stats if s.queue_waits and s.queue_waits.count],
         )  # fmt: skip
         yield from _request_families(m.requests)
         yield from _backlog_families(supervisor)

@@ -16,7 +16,8 @@ from consumerkit.backends.base import Backend
 from consumerkit.clock import Clock
 from consumerkit.handlers import HandlerSpec
 from consumerkit.runtime.acks import Acker
-from consumerkit.runtime.events import HandlerStatistics, Observer, Outcome, ReceiptObserver
+from consumerkit.runtime.distribution import Distribution
+from consumerkit.runtime.events import OUTCOMES, HandlerStatistics, Observer, Outcome, ReceiptObserver
 from consumerkit.runtime.heartbeat import Heartbeat
 from consumerkit.runtime.leases import Lease, Slots
 from consumerkit.runtime.timers import Timers
@@ -37,6 +38,7 @@ class HandlerContext:
         observers: Sequence[Observer] = (),
         dead_letter_url: str | None = None,
         receipt_observers: Sequence[ReceiptObserver] = (),
+        histogram_buckets: Sequence[float] | None = None,
     ) -> None:
         self.spec = spec
         self.queue_url = queue_url
@@ -52,6 +54,10 @@ class HandlerContext:
         self.limiter = anyio.CapacityLimiter(spec.concurrency)  # threads for a sync handler: one per slot
         # Slots counted in messages, as in_progress is, so in_progress / slots is utilisation for batches too.
         self.stats = HandlerStatistics(spec.queue, spec.name, spec.concurrency * (spec.batch_size if spec.batch else 1))
+        if histogram_buckets is not None:
+            self.stats.durations = {outcome: Distribution(histogram_buckets) for outcome in OUTCOMES}
+            self.stats.queue_waits = Distribution(histogram_buckets)
+        self.records_waits = bool(self.receipt_observers) or self.stats.queue_waits is not None
         self.acker = Acker(self, self.finish)
         self.heartbeat = Heartbeat(self)
         self.receiving = True
@@ -68,8 +74,11 @@ class HandlerContext:
             return
         lease.clear_timers()
         now = self.clock.now()
-        self.stats.outcomes[outcome] += 1
-        self.stats.last_processed = now
+        stats = self.stats
+        stats.outcomes[outcome] += 1
+        stats.last_processed = now
+        if stats.durations is not None:
+            stats.durations[outcome].observe(now - lease.started_at)
         if not self.observers:
             return
         event = Outcome(
@@ -83,8 +92,11 @@ class HandlerContext:
                 log.exception("observer failed", observer=repr(observer))
 
     def received(self, leases: Sequence[Lease]) -> None:
-        """Tell the receipt observers how long each message waited in the queue."""
+        """Record, and tell the receipt observers, how long each message waited in the queue."""
         waits = [wait for lease in leases if (wait := lease.waited()) is not None]
+        if self.stats.queue_waits is not None:
+            for wait in waits:
+                self.stats.queue_waits.observe(wait)
         for observer in self.receipt_observers:
             try:
                 observer(self.spec.queue, waits)

@@ -8,6 +8,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from consumerkit.runtime.distribution import Distribution
+
 __all__ = ["OUTCOMES", "HandlerStatistics", "Observer", "Outcome", "ReceiptObserver"]
 
 # success: deleted. error: failed, retried after back-off. timeout: overran its timeout, retried likewise.
@@ -51,6 +53,10 @@ class HandlerStatistics:
     cap_reached: int = 0
     redeliveries: int = 0
     last_processed: float | None = None
+    # Kept only when SupervisorSettings.histogram_buckets is set (install_metrics sets it): per outcome, seconds
+    # from the job's start to the message's settlement; and seconds from SentTimestamp to receipt.
+    durations: dict[str, Distribution] | None = None
+    queue_waits: Distribution | None = None
 
     def snapshot(self) -> HandlerStatistics:
         return HandlerStatistics(
@@ -67,4 +73,6 @@ class HandlerStatistics:
             self.cap_reached,
             self.redeliveries,
             self.last_processed,
+            None if self.durations is None else {k: d.copy() for k, d in self.durations.items()},
+            None if self.queue_waits is None else self.queue_waits.copy(),
         )

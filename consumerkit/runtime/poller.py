@@ -88,7 +88,7 @@ class Poller:
         ctx.stats.received += len(received)
         leases = [ctx.lease(Lease(ctx, raw, now)) for raw in received]
         ctx.stats.redeliveries += sum(1 for lease in leases if lease.receive_count > 1)
-        if ctx.receipt_observers:
+        if ctx.records_waits:
             ctx.received(leases)
         if not ctx.receiving:  # stopped while this receive was out: give them straight back
             for lease in leases:

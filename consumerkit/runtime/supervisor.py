@@ -32,6 +32,7 @@ from consumerkit.errors import BackendError, ConfigError, QueueNotFoundError, Tr
 from consumerkit.handlers import HandlerSpec
 from consumerkit.queues import QueueSpec
 from consumerkit.runtime.context import HandlerContext
+from consumerkit.runtime.distribution import check_buckets
 from consumerkit.runtime.events import HandlerStatistics, Observer, ReceiptObserver
 from consumerkit.runtime.jobs import run_job
 from consumerkit.runtime.leases import Lease
@@ -54,6 +55,9 @@ class SupervisorSettings:
     create_queues: bool | None = None  # None: whatever the backend does by default (local yes, SQS no)
     receive_grace: float = 0.5  # at a stop, how long a receive already out may still return (see poller.py)
     sample_interval: float | None = 30.0  # how often each queue's counters are read (None: never)
+    # Upper bounds (s) of the processing-duration and queue-wait histograms each handler's statistics keep;
+    # None keeps none (install_metrics sets them). Recorded where a message settles: the cheapest place.
+    histogram_buckets: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.drain_timeout <= 172_800:
@@ -62,6 +66,8 @@ class SupervisorSettings:
             raise ConfigError(f"receive_grace={self.receive_grace!r} is out of range: 0..20 seconds")
         if self.sample_interval is not None and not 1 <= self.sample_interval <= 3600:
             raise ConfigError(f"sample_interval={self.sample_interval!r} is out of range: 1..3600 seconds, or None")
+        if self.histogram_buckets is not None:
+            object.__setattr__(self, "histogram_buckets", check_buckets(self.histogram_buckets))
 
     def replace(self, **changes: Any) -> SupervisorSettings:
         return dataclasses.replace(self, **changes)
@@ -215,8 +221,9 @@ class Supervisor:
             )
         dlq = await self._dead_letter_url(url)
         return HandlerContext(
-            spec, url, self.backend, self.clock, self.timers, self.observers, dlq, self.receipt_observers
-        )
+            spec, url, self.backend, self.clock, self.timers, self.observers, dlq, self.receipt_observers,
+            self.settings.histogram_buckets,
+        )  # fmt: skip
 
     def _creates(self) -> bool:
         wanted = self.settings.create_queues

@@ -217,17 +217,34 @@ async def test_the_metered_backend_keeps_the_protocol_and_counts_errors(local: L
     assert value(samples, "consumerkit_sqs_request_duration_seconds_count", operation="GetQueueUrl") == 1
 
 
-def test_buckets_can_be_chosen_and_must_increase() -> None:
+async def test_buckets_can_be_chosen_and_must_increase(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+    gate = Gate()
+    done = {body: anyio.Event() for body in "abc"}
+
+    @app.handler(queue_name, concurrency=3)
+    async def encode(message: Message) -> None:
+        await gate.enter()
+        await done[message.body].wait()
+
     registry = CollectorRegistry()
-    metrics = Metrics(registry, buckets=(0.5, 2))
-    for duration in (0.5, 1.0, 3.0):  # le is inclusive: 0.5 falls in the first bucket
-        metrics.observer(Outcome("q", "h", "m-1", "success", 1, duration, queue_wait=None))
+    install_metrics(app, registry, buckets=(0.5, 2))
+    async with running(app, local, clock=clock) as (supervisor, outcomes):
+        await send(local, url_of(supervisor, queue_name), "a", "b", "c")
+        await gate.wait_started(3)
+        gate.open.set()
+        for settled, (body, step) in enumerate(zip("abc", (0.5, 0.5, 2.0), strict=True), 1):
+            clock.advance(step)  # le is inclusive: the job settled at 0.5 s falls in the first bucket
+            done[body].set()
+            await outcomes.wait(settled)
     samples = scrape(registry)
     buckets = {sl["le"]: v for sl, v in samples["consumerkit_message_processing_duration_seconds_bucket"]}
+    assert [o.duration for o in outcomes.items] == [0.5, 1.0, 3.0]
     assert buckets == {"0.5": 1, "2.0": 2, "+Inf": 3}
-    assert "consumerkit_message_queue_wait_seconds_bucket" not in samples  # no SentTimestamp, no observation
     with pytest.raises(ConfigError, match="strictly increasing"):
-        Metrics(CollectorRegistry(), buckets=(5, 1))
+        install_metrics(App(), CollectorRegistry(), buckets=(5, 1))
 
 
 async def test_the_rarer_signals_move_in_a_real_run(
