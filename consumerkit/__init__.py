@@ -1,6 +1,7 @@
 """consumerkit: queue workers on Amazon SQS as a few decorated functions, with a bundled local SQS engine."""
 
 from consumerkit.app import App
+from consumerkit.envelopes import S3Bucket, S3Event, S3Object, S3Record, S3TestEvent, SnsAttribute, SnsNotification
 from consumerkit.errors import (
     BackendError,
     ConfigError,
@@ -39,6 +40,13 @@ __all__ = [
     "QueueSpec",
     "Reject",
     "RetryPolicy",
+    "S3Bucket",
+    "S3Event",
+    "S3Object",
+    "S3Record",
+    "S3TestEvent",
+    "SnsAttribute",
+    "SnsNotification",
     "Supervisor",
     "SupervisorSettings",
     "TransientBackendError",

@@ -4,6 +4,12 @@ The decoder is chosen once, at registration, from the handler's signature; decod
 that does not decode raises :class:`~consumerkit.errors.PayloadError`, which the supervisor treats as any handler
 failure: retried with back-off, then dead-lettered by the queue's redrive policy. A bad message never stops the
 worker and is never dropped.
+
+A type may decode itself: a ``from_body(body)`` classmethod is used before any other rule, which is how the
+SNS and S3 envelopes of :mod:`consumerkit.envelopes` plug in, and how a user's own envelope does. A generic
+one, ``Envelope[Inner]``, is called as ``from_body(body, inner)`` with the text decoder of each type argument,
+so that what it wraps is decoded by these same rules. Decoders work on text and raise without the message id;
+``decoder_for`` adds it, once, at the outside.
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from typing import Any
 from consumerkit.errors import ConfigError, PayloadError
 from consumerkit.message import Message
 
-__all__ = ["Signature", "inspect_handler"]
+__all__ = ["Signature", "inspect_handler", "text_decoder"]
 
 Decoder = Callable[[Message], Any]
+TextDecoder = Callable[[str], Any]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -35,22 +42,22 @@ class Signature:
     payload_type: object
 
 
-def _body(message: Message) -> str:
-    return message.body
+def _text(body: str) -> str:
+    return body
 
 
-def _loads(message: Message) -> Any:
+def _loads(body: str) -> Any:
     try:
-        return json.loads(message.body)
+        return json.loads(body)
     except ValueError as error:
-        raise PayloadError(f"message {message.id}: body is not JSON: {error}") from None
+        raise PayloadError(f"body is not JSON: {error}") from None
 
 
-def _json_of(kind: type) -> Decoder:
-    def decode(message: Message) -> Any:
-        data = _loads(message)
+def _json_of(kind: type) -> TextDecoder:
+    def decode(body: str) -> Any:
+        data = _loads(body)
         if not isinstance(data, kind):
-            raise PayloadError(f"message {message.id}: needs a JSON {_JSON_NAMES[kind]}, got {type(data).__name__}")
+            raise PayloadError(f"needs a JSON {_JSON_NAMES[kind]}, got {type(data).__name__}")
         return data
 
     return decode
@@ -59,25 +66,25 @@ def _json_of(kind: type) -> Decoder:
 _JSON_NAMES: dict[type, str] = {dict: "object", list: "array"}
 
 
-def _dataclass_decoder(cls: type) -> Decoder:
-    def decode(message: Message) -> Any:
-        data = _loads(message)
+def _dataclass_decoder(cls: type) -> TextDecoder:
+    def decode(body: str) -> Any:
+        data = _loads(body)
         if not isinstance(data, dict):
-            raise PayloadError(f"message {message.id}: {cls.__name__} needs a JSON object, got {type(data).__name__}")
+            raise PayloadError(f"{cls.__name__} needs a JSON object, got {type(data).__name__}")
         try:
             return cls(**data)
         except TypeError as error:
-            raise PayloadError(f"message {message.id}: body does not fit {cls.__name__}: {error}") from None
+            raise PayloadError(f"body does not fit {cls.__name__}: {error}") from None
 
     return decode
 
 
-def _pydantic_decoder(cls: Any) -> Decoder:
-    def decode(message: Message) -> Any:
+def _pydantic_decoder(cls: Any) -> TextDecoder:
+    def decode(body: str) -> Any:
         try:
-            return cls.model_validate_json(message.body)
+            return cls.model_validate_json(body)
         except ValueError as error:  # pydantic's ValidationError is a ValueError
-            raise PayloadError(f"message {message.id}: body does not fit {cls.__name__}: {_described(error)}") from None
+            raise PayloadError(f"body does not fit {cls.__name__}: {_described(error)}") from None
 
     return decode
 
@@ -94,13 +101,25 @@ def _described(error: ValueError) -> str:
     return "; ".join(f"{'.'.join(str(part) for part in e.get('loc', ())) or '(body)'}: {e.get('msg')}" for e in found)
 
 
-def decoder_for(annotation: object, where: str) -> Decoder | None:
-    """The decoder for one payload type; None for ``Message`` (or no annotation)."""
-    if annotation in (inspect.Parameter.empty, Message):
-        return None
+def _hook_decoder(annotation: object, origin: Any, where: str) -> TextDecoder:
+    """A type that decodes itself (``from_body``), as the SNS and S3 envelopes do; a generic one such as
+    ``SnsNotification[Order]`` also gets one text decoder per type argument, for what it wraps."""
+    inner = [text_decoder(arg, f"{where}, inside {origin.__name__}") for arg in typing.get_args(annotation)]
+    from_body = origin.from_body
+
+    def decode(body: str) -> Any:
+        return from_body(body, *inner)
+
+    return decode
+
+
+def text_decoder(annotation: object, where: str) -> TextDecoder:
+    """The decoder of a body's text into one payload type (anything but ``Message``, which is no text)."""
     if annotation is str:
-        return _body
+        return _text
     origin = typing.get_origin(annotation) or annotation
+    if callable(getattr(origin, "from_body", None)):
+        return _hook_decoder(annotation, origin, where)
     if origin in (dict, list):
         return _json_of(origin)
     if origin is object or annotation is Any:
@@ -111,8 +130,23 @@ def decoder_for(annotation: object, where: str) -> Decoder | None:
         return _pydantic_decoder(annotation)
     raise ConfigError(
         f"{where}: cannot decode a message into {annotation!r}; annotate it with Message, str, dict, list, "
-        "a dataclass or a pydantic model"
+        "a dataclass, a pydantic model, or a type with a from_body classmethod"
     )
+
+
+def decoder_for(annotation: object, where: str) -> Decoder | None:
+    """The decoder for one payload type; None for ``Message`` (or no annotation). Its errors name the message."""
+    if annotation in (inspect.Parameter.empty, Message):
+        return None
+    decode_text = text_decoder(annotation, where)
+
+    def decode(message: Message) -> Any:
+        try:
+            return decode_text(message.body)
+        except PayloadError as error:
+            raise PayloadError(f"message {message.id}: {error}") from None
+
+    return decode
 
 
 def inspect_handler(func: Callable[..., Any], name: str, *, batch: bool) -> Signature:

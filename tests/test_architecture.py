@@ -84,6 +84,11 @@ def test_only_the_transports_import_aiobotocore_or_aiohttp() -> None:
         assert found <= allowed, f"{path.relative_to(PACKAGE)} imports {sorted(found - allowed)}"
 
 
+def test_envelopes_are_pure_parsers() -> None:
+    """An SNS or S3 envelope decodes from its body alone: the standard library and the errors, nothing else."""
+    _check_imports(sorted((PACKAGE / "envelopes").rglob("*.py")), set(), ("consumerkit.envelopes",))
+
+
 def test_engine_rules_are_pure() -> None:
     """semantics.py decides; it neither reads a clock nor touches a store nor awaits."""
     source = (PACKAGE / "engine" / "semantics.py").read_text()
@@ -110,6 +115,13 @@ def test_public_api() -> None:
         "QueueSpec",
         "Reject",
         "RetryPolicy",
+        "S3Bucket",
+        "S3Event",
+        "S3Object",
+        "S3Record",
+        "S3TestEvent",
+        "SnsAttribute",
+        "SnsNotification",
         "Supervisor",
         "SupervisorSettings",
         "TransientBackendError",
