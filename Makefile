@@ -28,8 +28,10 @@ $(CLIENTS_STAMP): Makefile | $(STAMP)
 	npm install --prefix $(CLIENTS)/node --no-audit --no-fund --loglevel=error @aws-sdk/client-sqs@3.1175.0
 	touch $@
 
+# The video-encoding example end to end on the embedded engine (examples/video_encoder/README.md): it renders test
+# clips, encodes them with ffmpeg, dead-letters two bad jobs, stops by itself and prints where the outputs went.
 run: $(STAMP)
-	$(BIN)/python examples/worker.py
+	$(BIN)/python -m examples.video_encoder
 
 lint: $(STAMP)
 	$(BIN)/ruff check consumerkit tests bench examples

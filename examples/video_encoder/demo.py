@@ -79,8 +79,8 @@ async def run_demo(workdir: Path, clips: Sequence[producer.Clip], *, time_limit:
         serve = functools.partial(app.serve, f"sqlite:///{store}", observers=[tally])
         supervisor: Supervisor = await tg.start(serve)  # creates the queues, then works until stopped
         queue_url = next(ctx.queue_url for ctx in supervisor.contexts if ctx.spec.queue == QUEUE)
-        ids = await producer.send(supervisor.backend, queue_url, producer.bodies_of(jobs) + bad)
-        labels = [Path(job.target).name for job in jobs] + [f"bad job {n}" for n in range(1, len(bad) + 1)]
+        ids = await producer.send(supervisor.backend, queue_url, [*producer.bodies_of(jobs), *bad.values()])
+        labels = [Path(job.target).name for job in jobs] + [f"bad job ({what})" for what in bad]
         tally.labels.update(zip(ids, labels, strict=True))
         print(f"sent {len(jobs)} encode jobs and {len(bad)} bad ones to {QUEUE}", flush=True)
         done = False

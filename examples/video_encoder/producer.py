@@ -68,10 +68,10 @@ def jobs_for(clips: Sequence[Clip], sources: Sequence[Path], output: Path, heigh
     ]
 
 
-def bad_bodies(directory: Path) -> list[str]:
-    """Two jobs no worker can do: a source that does not exist, and a body that is not JSON at all."""
+def bad_bodies(directory: Path) -> dict[str, str]:
+    """Two jobs no worker can do, by what is wrong with them: a source that does not exist, a body cut short."""
     missing = Job(str(directory.resolve() / "no-such-clip.mp4"), str(directory.resolve() / "never.mp4"))
-    return [json.dumps(asdict(missing)), '{"source": "clip-1.mp4", "target": ']
+    return {"missing source": json.dumps(asdict(missing)), "malformed JSON": '{"source": "clip-1.mp4", "target": '}
 
 
 async def send(backend: Backend, queue_url: str, bodies: Sequence[str]) -> list[str]:
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sources = clip_paths(args.workdir / "clips", clips)
     bodies = bodies_of(jobs_for(clips, sources, args.workdir / "encoded"))
     if args.bad:
-        bodies += bad_bodies(args.workdir / "clips")
+        bodies += bad_bodies(args.workdir / "clips").values()
     try:
         ids = anyio.run(produce, url, clips, sources, bodies)
     except QueueNotFoundError:
