@@ -9,13 +9,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from consumerkit.backends.base import (
+    AdminBackend,
     Backend,
     EntryFailure,
     MessageAttribute,
+    MoveTaskStatus,
     OutgoingMessage,
     QueueCounts,
     QueueMessage,
     Receipt,
+    UnsupportedOperationError,
     VisibilityChange,
 )
 from consumerkit.backends.local import LocalBackend
@@ -26,15 +29,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BACKEND",
+    "AdminBackend",
     "Backend",
     "EntryFailure",
     "LocalBackend",
     "MessageAttribute",
+    "MoveTaskStatus",
     "OutgoingMessage",
     "QueueCounts",
     "QueueMessage",
     "Receipt",
     "SqsBackend",
+    "UnsupportedOperationError",
     "VisibilityChange",
     "open_backend",
 ]

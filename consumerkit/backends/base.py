@@ -15,14 +15,19 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from consumerkit.errors import BackendError
+
 __all__ = [
+    "AdminBackend",
     "Backend",
     "EntryFailure",
     "MessageAttribute",
+    "MoveTaskStatus",
     "OutgoingMessage",
     "QueueCounts",
     "QueueMessage",
     "Receipt",
+    "UnsupportedOperationError",
     "VisibilityChange",
 ]
 
@@ -143,3 +148,64 @@ class Backend(Protocol):
     async def change_visibility_batch(
         self, queue_url: str, changes: Sequence[VisibilityChange]
     ) -> list[EntryFailure]: ...
+
+
+class UnsupportedOperationError(BackendError):
+    """The service does not implement the operation at all (moto and some SQS look-alikes lack message move
+    tasks), as opposed to refusing this one call: a caller may fall back on another way to the same end."""
+
+
+@dataclass(frozen=True, slots=True)
+class MoveTaskStatus:
+    """One message move task (a DLQ redrive), as ``ListMessageMoveTasks`` reports it. ``handle`` only while it
+    runs (SQS gives no handle for a finished task); ``destination_arn`` None means each message's original
+    source queue; ``started_at`` in epoch seconds; ``status`` RUNNING, COMPLETED, CANCELLING, CANCELLED or
+    FAILED."""
+
+    source_arn: str
+    status: str
+    moved: int
+    to_move: int
+    started_at: float
+    handle: str | None = None
+    destination_arn: str | None = None
+    max_per_second: int | None = None
+    failure_reason: str | None = None
+
+
+@runtime_checkable
+class AdminBackend(Backend, Protocol):
+    """A backend that also administers queues: what the operator's CLI needs beyond a worker's operations.
+
+    A protocol of its own so that wrappers of the runtime's :class:`Backend` (metering, fault injection) need
+    not grow operations a worker never makes. Lists are complete: implementations follow SQS's pages.
+    """
+
+    async def list_queues(self, prefix: str | None = None) -> list[str]:
+        """Every queue's URL, in the service's order, optionally only names starting with ``prefix``."""
+        ...
+
+    async def delete_queue(self, queue_url: str) -> None: ...
+
+    async def purge_queue(self, queue_url: str) -> None:
+        """Delete every message; SQS allows one purge per queue every 60 seconds."""
+        ...
+
+    async def dead_letter_sources(self, queue_url: str) -> list[str]:
+        """The URLs of the queues whose RedrivePolicy names this queue as their dead-letter queue."""
+        ...
+
+    async def start_move_task(
+        self, source_arn: str, destination_arn: str | None = None, max_per_second: int | None = None
+    ) -> str:
+        """Start moving a DLQ's messages (to ``destination_arn``, else back to their sources); returns the task's
+        handle. :class:`UnsupportedOperationError` where the service has no move tasks."""
+        ...
+
+    async def list_move_tasks(self, source_arn: str, max_results: int = 1) -> list[MoveTaskStatus]:
+        """The DLQ's most recent tasks, newest first."""
+        ...
+
+    async def cancel_move_task(self, handle: str) -> int:
+        """Cancel a running task; returns how many messages it had moved."""
+        ...

@@ -7,7 +7,7 @@ so a worker cannot tell, apart from speed, whether its queue is in this process 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
@@ -15,6 +15,7 @@ from typing import Self
 from consumerkit.backends.base import (
     EntryFailure,
     MessageAttribute,
+    MoveTaskStatus,
     OutgoingMessage,
     QueueCounts,
     QueueMessage,
@@ -27,6 +28,8 @@ from consumerkit.engine import (
     DeleteEntry,
     Engine,
     MessageAttributeValue,
+    MoveTask,
+    Page,
     ReceivedMessage,
     SendEntry,
     SqsError,
@@ -38,6 +41,7 @@ __all__ = ["LocalBackend"]
 
 # Codes that say "try again later" although SQS answers them below 500.
 _THROTTLED = frozenset({"RequestThrottled"})
+_PAGE = 1000  # SQS's largest MaxResults for the listing operations
 
 
 class LocalBackend:
@@ -101,6 +105,39 @@ class LocalBackend:
         with _translated("GetQueueAttributes"):
             stats = await self._engine.queue_stats(queue_url)
         return QueueCounts(stats.visible, stats.in_flight, stats.delayed, stats.oldest_age)
+
+    # -- administration (AdminBackend) ----------------------------------------------------------------------
+
+    async def list_queues(self, prefix: str | None = None) -> list[str]:
+        with _translated("ListQueues"):
+            return await _all_pages(lambda token: self._engine.list_queues(prefix, _PAGE, token))
+
+    async def delete_queue(self, queue_url: str) -> None:
+        with _translated("DeleteQueue"):
+            await self._engine.delete_queue(queue_url)
+
+    async def purge_queue(self, queue_url: str) -> None:
+        with _translated("PurgeQueue"):
+            await self._engine.purge_queue(queue_url)
+
+    async def dead_letter_sources(self, queue_url: str) -> list[str]:
+        with _translated("ListDeadLetterSourceQueues"):
+            return await _all_pages(lambda token: self._engine.list_dead_letter_source_queues(queue_url, _PAGE, token))
+
+    async def start_move_task(
+        self, source_arn: str, destination_arn: str | None = None, max_per_second: int | None = None
+    ) -> str:
+        with _translated("StartMessageMoveTask"):
+            return await self._engine.start_message_move_task(source_arn, destination_arn, max_per_second)
+
+    async def list_move_tasks(self, source_arn: str, max_results: int = 1) -> list[MoveTaskStatus]:
+        with _translated("ListMessageMoveTasks"):
+            tasks = await self._engine.list_message_move_tasks(source_arn, max_results)
+        return [_task_status(t) for t in tasks]
+
+    async def cancel_move_task(self, handle: str) -> int:
+        with _translated("CancelMessageMoveTask"):
+            return await self._engine.cancel_message_move_task(handle)
 
     # -- messages -------------------------------------------------------------------------------------------
 
@@ -185,3 +222,28 @@ def _queue_message(message: ReceivedMessage) -> QueueMessage:
 
 def _failures(failed: Sequence[BatchFailure]) -> list[EntryFailure]:
     return [EntryFailure(f.id, f.code, f.message, f.sender_fault) for f in failed]
+
+
+async def _all_pages(fetch: Callable[[str | None], Awaitable[Page]]) -> list[str]:
+    urls: list[str] = []
+    token: str | None = None
+    while True:
+        page = await fetch(token)
+        urls += page.urls
+        if not page.next_token:
+            return urls
+        token = page.next_token
+
+
+def _task_status(task: MoveTask) -> MoveTaskStatus:
+    return MoveTaskStatus(
+        task.source_arn,
+        task.status,
+        task.moved,
+        task.to_move,
+        task.started_at,
+        handle=task.handle if task.status == "RUNNING" else None,
+        destination_arn=task.destination_arn,
+        max_per_second=task.max_per_second,
+        failure_reason=task.failure_reason,
+    )

@@ -33,10 +33,12 @@ from botocore.exceptions import (
 from consumerkit.backends.base import (
     EntryFailure,
     MessageAttribute,
+    MoveTaskStatus,
     OutgoingMessage,
     QueueCounts,
     QueueMessage,
     Receipt,
+    UnsupportedOperationError,
     VisibilityChange,
 )
 from consumerkit.errors import BackendError, ConfigError, QueueNotFoundError, TransientBackendError
@@ -69,6 +71,10 @@ _THROTTLED = frozenset(
         "RequestTimeoutException",
     }
 )
+# What a service says of an action it does not implement. moto answers its missing operations (the message move
+# tasks) with a bare HTTP 500 and no SQS error code, which the move-task calls read the same way.
+_UNKNOWN_ACTION = frozenset({"InvalidAction", "UnknownOperationException", "UnsupportedOperation", "NotImplemented"})
+_PAGE = 1000  # SQS's largest MaxResults for the listing operations
 # The service could not be reached or the connection broke mid-answer: the same call may well succeed later.
 _UNREACHABLE: tuple[type[BaseException], ...] = (
     EndpointConnectionError,
@@ -159,15 +165,16 @@ class SqsBackend:
         if stack is not None:
             await stack.aclose()
 
-    async def _call(self, operation: str, **params: Any) -> dict[str, Any]:
-        """Call one SQS operation, turning botocore's failures into the protocol's errors."""
+    async def _call(self, operation: str, _optional: bool = False, **params: Any) -> dict[str, Any]:
+        """Call one SQS operation, turning botocore's failures into the protocol's errors. ``_optional``: an
+        operation some SQS look-alikes lack, whose absence is an :class:`UnsupportedOperationError`."""
         if self._client is None:
             raise RuntimeError(f"{self!r} is not open: use it as `async with backend:`")
         method = getattr(self._client, _method_name(operation))
         try:
             reply: dict[str, Any] = await method(**params)
         except ClientError as error:
-            raise _client_error(operation, error) from error
+            raise _client_error(operation, error, _optional) from error
         except _UNREACHABLE as error:
             raise TransientBackendError(f"{operation}: {type(error).__name__}: {error}") from error
         except BotoCoreError as error:  # no credentials, a parameter botocore refuses, ...
@@ -202,6 +209,49 @@ class SqsBackend:
             in_flight=int(got.get("ApproximateNumberOfMessagesNotVisible", 0)),
             delayed=int(got.get("ApproximateNumberOfMessagesDelayed", 0)),
         )
+
+    # -- administration (AdminBackend) ----------------------------------------------------------------------
+
+    async def list_queues(self, prefix: str | None = None) -> list[str]:
+        params = {"QueueNamePrefix": prefix} if prefix else {}
+        return await self._pages("ListQueues", "QueueUrls", **params)
+
+    async def delete_queue(self, queue_url: str) -> None:
+        await self._call("DeleteQueue", QueueUrl=queue_url)
+
+    async def purge_queue(self, queue_url: str) -> None:
+        await self._call("PurgeQueue", QueueUrl=queue_url)
+
+    async def dead_letter_sources(self, queue_url: str) -> list[str]:
+        return await self._pages("ListDeadLetterSourceQueues", "queueUrls", QueueUrl=queue_url)
+
+    async def _pages(self, operation: str, key: str, **params: Any) -> list[str]:
+        urls: list[str] = []
+        while True:
+            reply = await self._call(operation, MaxResults=_PAGE, **params)
+            urls += reply.get(key, [])
+            if not reply.get("NextToken"):
+                return urls
+            params["NextToken"] = reply["NextToken"]
+
+    async def start_move_task(
+        self, source_arn: str, destination_arn: str | None = None, max_per_second: int | None = None
+    ) -> str:
+        params: dict[str, Any] = {"SourceArn": source_arn}
+        if destination_arn is not None:
+            params["DestinationArn"] = destination_arn
+        if max_per_second is not None:
+            params["MaxNumberOfMessagesPerSecond"] = max_per_second
+        reply = await self._call("StartMessageMoveTask", _optional=True, **params)
+        return str(reply["TaskHandle"])
+
+    async def list_move_tasks(self, source_arn: str, max_results: int = 1) -> list[MoveTaskStatus]:
+        reply = await self._call("ListMessageMoveTasks", _optional=True, SourceArn=source_arn, MaxResults=max_results)
+        return [_task_status(t) for t in reply.get("Results", [])]
+
+    async def cancel_move_task(self, handle: str) -> int:
+        reply = await self._call("CancelMessageMoveTask", _optional=True, TaskHandle=handle)
+        return int(reply.get("ApproximateNumberOfMessagesMoved", 0))
 
     # -- messages -------------------------------------------------------------------------------------------
 
@@ -254,11 +304,14 @@ def _method_name(operation: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
 
 
-def _client_error(operation: str, error: ClientError) -> BackendError:
-    """A missing queue, a transient failure (throttling, a 5xx), or a refusal, named by operation and code."""
+def _client_error(operation: str, error: ClientError, optional: bool = False) -> BackendError:
+    """A missing queue, a transient failure (throttling, a 5xx), or a refusal, named by operation and code; for
+    an optional operation, a service that does not know it (a known code, or a 5xx that carries no SQS code)."""
     details = error.response.get("Error", {})
     code = details.get("Code", "")
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if optional and (code in _UNKNOWN_ACTION or (status >= 500 and code in ("", str(status)))):
+        return UnsupportedOperationError(f"{operation}: not supported by this service (HTTP {status} {code})")
     text = f"{operation}: {code or f'HTTP {status}'}: {details.get('Message', '')}"
     if code in _NOT_FOUND:
         return QueueNotFoundError(text)
@@ -304,3 +357,18 @@ def _failures(reply: Mapping[str, Any]) -> list[EntryFailure]:
         EntryFailure(f["Id"], f.get("Code", ""), f.get("Message", ""), bool(f.get("SenderFault", True)))
         for f in reply.get("Failed", [])
     ]
+
+
+def _task_status(task: Mapping[str, Any]) -> MoveTaskStatus:
+    rate = task.get("MaxNumberOfMessagesPerSecond")
+    return MoveTaskStatus(
+        task.get("SourceArn", ""),
+        task.get("Status", ""),
+        int(task.get("ApproximateNumberOfMessagesMoved", 0)),
+        int(task.get("ApproximateNumberOfMessagesToMove", 0)),
+        int(task.get("StartedTimestamp", 0)) / 1000,
+        handle=task.get("TaskHandle"),
+        destination_arn=task.get("DestinationArn"),
+        max_per_second=None if rate is None else int(rate),
+        failure_reason=task.get("FailureReason"),
+    )

@@ -10,6 +10,7 @@ import anyio
 import pytest
 
 from consumerkit.backends import (
+    AdminBackend,
     Backend,
     EntryFailure,
     MessageAttribute,
@@ -17,6 +18,7 @@ from consumerkit.backends import (
     QueueCounts,
     QueueMessage,
     Receipt,
+    UnsupportedOperationError,
     VisibilityChange,
 )
 from consumerkit.errors import BackendError, QueueNotFoundError, TransientBackendError
@@ -198,3 +200,102 @@ async def test_a_long_poll_returns_as_soon_as_a_message_is_sent(backend: Backend
             assert got == []
             await send(backend, url, "wake up")
     assert [m.body for m in got] == ["wake up"]
+
+
+# -- administration: the AdminBackend operations the operator's CLI uses ------------------------------------
+
+
+async def admin(backend: Backend) -> AdminBackend:
+    assert isinstance(backend, AdminBackend)
+    return backend
+
+
+async def dead_lettered(backend: AdminBackend, name: str, *bodies: str) -> tuple[str, str, str]:
+    """A source queue that dead-letters after one receive, and its DLQ holding ``bodies``: (source, DLQ, DLQ ARN)."""
+    dlq = await backend.create_queue(f"{name}-dlq")
+    arn = (await backend.get_queue_attributes(dlq, ["QueueArn"]))["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})
+    source = await backend.create_queue(name, {"RedrivePolicy": policy})
+    if bodies:
+        await send(backend, source, *bodies)
+    with anyio.fail_after(PROMPTLY):
+        while (await backend.queue_counts(dlq)).visible < len(bodies):  # each receive past the first redrives
+            await backend.receive_messages(source, max_messages=10, wait_seconds=0, visibility_timeout=0)
+    return source, dlq, arn
+
+
+async def test_list_queues_finds_every_created_queue_by_prefix(backend: Backend, queue_name: str) -> None:
+    admin_backend = await admin(backend)
+    urls = [await backend.create_queue(f"{queue_name}-{i}") for i in range(3)]
+    other = await backend.create_queue(f"x{queue_name}")
+    assert sorted(await admin_backend.list_queues(queue_name)) == sorted(urls)
+    assert {*urls, other} <= set(await admin_backend.list_queues())
+
+
+async def test_a_deleted_queue_is_gone(backend: Backend, queue_name: str) -> None:
+    admin_backend = await admin(backend)
+    url = await backend.create_queue(queue_name)
+    await admin_backend.delete_queue(url)
+    with pytest.raises(QueueNotFoundError):
+        await backend.get_queue_url(queue_name)
+    with pytest.raises(QueueNotFoundError):
+        await admin_backend.delete_queue(url)
+
+
+async def test_purge_deletes_every_message(backend: Backend, queue_name: str) -> None:
+    admin_backend = await admin(backend)
+    url = await backend.create_queue(queue_name)
+    await send(backend, url, "a", "b", "c")
+    await admin_backend.purge_queue(url)
+    assert (await backend.queue_counts(url)).visible == 0
+
+
+async def test_dead_letter_sources_are_the_queues_that_redrive_to_it(backend: Backend, queue_name: str) -> None:
+    admin_backend = await admin(backend)
+    source, dlq, _ = await dead_lettered(admin_backend, queue_name)
+    assert await admin_backend.dead_letter_sources(dlq) == [source]
+    assert await admin_backend.dead_letter_sources(source) == []
+
+
+async def test_a_move_task_sends_dead_letters_back_to_their_source(
+    backend: Backend, backend_kind: str, queue_name: str
+) -> None:
+    admin_backend = await admin(backend)
+    source, dlq, arn = await dead_lettered(admin_backend, queue_name, "a", "b")
+    if backend_kind == "moto":  # moto has no message move tasks, and says so with a bare 500
+        with pytest.raises(UnsupportedOperationError, match="StartMessageMoveTask: not supported"):
+            await admin_backend.start_move_task(arn)
+        return
+    handle = await admin_backend.start_move_task(arn)
+    with anyio.fail_after(PROMPTLY):
+        while (task := (await admin_backend.list_move_tasks(arn))[0]).status == "RUNNING":
+            await anyio.sleep(0.05)  # SQS moves in the background; polling its progress is the only way to see it
+    assert (task.status, task.moved, task.to_move, task.source_arn, task.handle) == ("COMPLETED", 2, 2, arn, None)
+    assert handle
+    assert sorted(m.body for m in await receive(backend, source, 2)) == ["a", "b"]
+    assert (await backend.queue_counts(dlq)).visible == 0
+
+
+async def test_a_rate_limited_move_task_runs_until_cancelled(
+    backend: Backend, backend_kind: str, queue_name: str
+) -> None:
+    admin_backend = await admin(backend)
+    _, dlq, arn = await dead_lettered(admin_backend, queue_name, *"abcdefghij")
+    target = await backend.create_queue(f"{queue_name}-back")
+    target_arn = (await backend.get_queue_attributes(target, ["QueueArn"]))["QueueArn"]
+    if backend_kind == "moto":
+        with pytest.raises(UnsupportedOperationError, match="ListMessageMoveTasks: not supported"):
+            await admin_backend.list_move_tasks(arn)
+        return
+    handle = await admin_backend.start_move_task(arn, target_arn, max_per_second=1)  # ten messages: ten seconds
+    (running,) = await admin_backend.list_move_tasks(arn)
+    assert (running.status, running.handle, running.to_move) == ("RUNNING", handle, 10)
+    assert (running.destination_arn, running.max_per_second) == (target_arn, 1)
+    moved = await admin_backend.cancel_move_task(handle)
+    assert 0 <= moved < 10
+    (cancelled,) = await admin_backend.list_move_tasks(arn)
+    assert cancelled.status in ("CANCELLING", "CANCELLED")
+    counts = await backend.queue_counts(dlq), await backend.queue_counts(target)
+    assert counts[0].visible + counts[1].visible == 10  # nothing lost, nothing doubled
+    with pytest.raises(BackendError, match="CancelMessageMoveTask: ResourceNotFoundException"):
+        await admin_backend.cancel_move_task(handle)
