@@ -89,6 +89,12 @@ class ManualClock:
         """How many waits are pending (tests wait for a long poll to be parked before advancing)."""
         return sum(1 for _, _, e in self._waiting if not e.is_set())
 
+    @property
+    def next_deadline(self) -> float | None:
+        """The earliest deadline a pending wait has, if any: where a test runner moves the clock to when
+        every task is blocked, so the next thing due happens without stepping past anything in between."""
+        return min((deadline for deadline, _, e in self._waiting if not e.is_set()), default=None)
+
     def __repr__(self) -> str:
         return f"ManualClock(now={self._now})"
 
