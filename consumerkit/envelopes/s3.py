@@ -111,14 +111,16 @@ def _record(fields: Fields) -> S3Record:
     version = fields.text("eventVersion")
     if version.split(".")[0] != EVENT_MAJOR_VERSION:
         raise fields.error("eventVersion", f"needs major version {EVENT_MAJOR_VERSION} (2.x)")
+    source, region = fields.text("eventSource"), fields.text("awsRegion")
+    time, name = fields.time("eventTime"), fields.text("eventName")  # in the document's order, as errors are
     s3 = fields.object("s3")
     bucket = s3.object("bucket")
     return S3Record(
         event_version=version,
-        event_source=fields.text("eventSource"),
-        aws_region=fields.text("awsRegion"),
-        event_time=fields.time("eventTime"),
-        event_name=fields.text("eventName"),
+        event_source=source,
+        aws_region=region,
+        event_time=time,
+        event_name=name,
         bucket=S3Bucket(bucket.text("name"), bucket.text("arn")),
         object=_object(s3.object("object")),
         configuration_id=s3.optional_text("configurationId"),

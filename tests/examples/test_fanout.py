@@ -29,5 +29,5 @@ def test_the_fanout_example(store: str) -> None:
     failed = [line for line in lines if " failed: " in line]
     assert len(failed) == 4  # two bad bodies, two tries each
     assert sum("field 'Message': body does not fit Order" in line for line in failed) == 2
-    assert sum("field 'Records[0].s3' is missing" in line for line in failed) == 2
+    assert sum("field 'Records[0].eventSource' is missing" in line for line in failed) == 2
     assert lines[-1] == "done: 2 messages that did not decode are in the dead-letter queues"
