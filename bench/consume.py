@@ -25,7 +25,9 @@ server of case 2 gets the other.
    before the send to the handler's first line. Targets: p50 ≤ 5 ms, p99 ≤ 25 ms.
 6. **Metrics cost**: case 1's supervisor at ``--concurrency`` (50) with ``install_metrics`` on the app (a fresh
    registry: the per-message histograms, the metered backend, the scrape-time collector) against the same
-   without, in interleaved rounds. Target: metrics cost under 5 % of throughput (``metrics_of_plain`` ≥ 0.95).
+   without, in interleaved rounds. Target: metrics cost under 5 % of throughput (``metrics_of_plain`` ≥ 0.95:
+   the median over rounds of each round's CPU-per-message ratio, plain ÷ metered; ``metrics_of_plain_pooled``
+   is the ratio of the pooled throughputs).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import json
 import logging
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -193,7 +196,17 @@ def case_metrics(args: argparse.Namespace, figures: dict[str, float]) -> None:
             windows[name].append(anyio.run(run_))
     for name, ws in windows.items():
         _summarise(name, ws, figures)
-    figures["metrics_of_plain"] = figures["metrics_on_msgs_per_s"] / figures["metrics_plain_msgs_per_s"]
+    # The figure judged: the median over rounds of each round's pair (plain CPU per message ÷ metered CPU per
+    # message), which is the throughput ratio on a core of its own. Rounds on a shared machine differ by a few
+    # per cent, as much as the effect measured; a pair shares its drift, and the median drops the pair that a
+    # neighbour's burst hit. The pooled throughput ratio is kept beside it.
+    pairs = [
+        (p.cpu / p.messages) / (m.cpu / m.messages)
+        for p, m in zip(windows["metrics_plain"], windows["metrics_on"], strict=True)
+    ]
+    figures["metrics_of_plain"] = statistics.median(pairs)
+    figures["metrics_of_plain_min"], figures["metrics_of_plain_max"] = min(pairs), max(pairs)
+    figures["metrics_of_plain_pooled"] = figures["metrics_on_msgs_per_s"] / figures["metrics_plain_msgs_per_s"]
     per_message = {name: sum(w.cpu for w in ws) / sum(w.messages for w in ws) for name, ws in windows.items()}
     figures["metrics_cpu_us_per_msg_plain"] = per_message["metrics_plain"] * 1e6
     figures["metrics_cpu_us_per_msg_on"] = per_message["metrics_on"] * 1e6
@@ -262,7 +275,8 @@ def report(figures: dict[str, float], errors: dict[str, str], args: argparse.Nam
     info = ["memory_of_hand_tasks", "memory_hand_msgs_per_s", "http_hand_best_msgs_per_s", "background_core_share"]
     info += ["memory_left_in_flight", "http_left_in_flight"]
     shown = [*TARGETS, *(k for k in info if k in figures)]
-    shown += [k for k in figures if k.startswith(("heartbeat_", "latency_", "metrics_cpu_")) and k not in TARGETS]
+    extra = ("heartbeat_", "latency_", "metrics_cpu_", "metrics_of_plain_")
+    shown += [k for k in figures if k.startswith(extra) and k not in TARGETS]
     for key in shown:
         if key not in figures:
             if key in TARGETS:

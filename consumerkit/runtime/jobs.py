@@ -138,7 +138,7 @@ async def _call(ctx: HandlerContext, leases: Sequence[Lease]) -> dict[int, tuple
             first = leases[0]
             assert first.cancelled is not None and first.abandon is not None
             result = await run_in_thread(spec.func, call_args, first.cancelled, first.abandon, ctx.limiter)
-        if inspect.isawaitable(result):  # an async function behind a plain decorator
+        if result is not None and inspect.isawaitable(result):  # an async function behind a plain decorator
             result = await result
         failed = _failed(result, called, args) if spec.batch and result is not None else []
     except Reject as error:
