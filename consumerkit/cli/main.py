@@ -10,8 +10,11 @@ import click
 
 from consumerkit import __version__
 from consumerkit.cli.check import check_command
+from consumerkit.cli.dlq import dlq_group
+from consumerkit.cli.queue import queue_group
 from consumerkit.cli.run import run_command
 from consumerkit.cli.serve import serve_command
+from consumerkit.cli.top import top_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "CONSUMERKIT"})
@@ -23,3 +26,6 @@ def main() -> None:
 main.add_command(check_command)
 main.add_command(run_command)
 main.add_command(serve_command)
+main.add_command(queue_group)
+main.add_command(dlq_group)
+main.add_command(top_command)

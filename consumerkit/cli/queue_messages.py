@@ -1,0 +1,176 @@
+"""``consumerkit queue send`` and ``queue peek``: put messages on a queue, and look at some without taking them.
+
+``send`` streams its lines: a batch leaves as soon as it is full (10 messages, or SQS's 1 MiB per request), so a
+producer's output can be piped in without being held in memory. ``peek`` is a real receive with visibility 0:
+the messages stay available, but each peek counts as a receive (see :func:`peek_command`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import IO
+
+import click
+from rich.table import Table
+
+from consumerkit.backends import AdminBackend, EntryFailure, OutgoingMessage, QueueMessage
+from consumerkit.cli.common import CliError, backend_option, console, on_backend, queue_url
+from consumerkit.engine.model import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_DELAY, MAX_RECEIVE
+
+BODY_SHOWN = 80  # characters of a body that peek shows without --full
+PEEK_LIMIT = 100  # messages one peek may show: visibility 0 hands the same ones out again, so more is noise
+
+
+@click.command("send")
+@click.argument("name")
+@click.argument("body", required=False)
+@click.option("--file", "source", type=click.File("r"), default=None, help="One message per line ('-': stdin).")
+@click.option("--group-id", default=None, help="MessageGroupId (FIFO queues: required).")
+@click.option("--dedup-id", default=None, help="MessageDeduplicationId (FIFO, one message only).")
+@click.option("--delay", type=click.IntRange(0, MAX_DELAY), default=None, help="Seconds before it is visible.")
+@backend_option
+def send_command(
+    name: str, body: str | None, source: IO[str] | None, group_id: str | None, dedup_id: str | None,
+    delay: int | None, backend: str,
+) -> None:  # fmt: skip
+    """Send BODY to queue NAME; with '-' or --file PATH, one message per non-empty line, 10 to a batch."""
+    if (body is None) == (source is None):
+        raise click.UsageError("give BODY (or - for stdin lines) or --file PATH, one of them")
+    if body is not None and body.strip() == "":
+        raise click.BadParameter("is empty; SQS refuses an empty message", param_hint="BODY")
+    lines: Iterable[str] = [body] if body is not None and body != "-" else _lines(source or sys.stdin)
+    if name.endswith(".fifo") and group_id is None:
+        raise click.UsageError(f"--group-id: {name} is a FIFO queue, whose every message needs a group")
+    template = OutgoingMessage("", delay_seconds=delay, group_id=group_id, deduplication_id=dedup_id)
+
+    async def work(opened: AdminBackend) -> tuple[int, list[str]]:
+        url = await queue_url(opened, name)
+        return await _send_all(opened, url, _outgoing(lines, template))
+
+    sent, failures = on_backend(backend, work)
+    click.echo(f"sent {sent} message{'s' * (sent != 1)} to {name}")
+    for failure in failures:
+        click.echo(f"not sent: {failure}", err=True)
+    if failures:
+        raise CliError(f"{len(failures)} of {sent + len(failures)} messages not sent")
+
+
+def _lines(stream: IO[str]) -> Iterator[str]:
+    for line in stream:
+        if text := line.rstrip("\r\n"):
+            yield text
+
+
+def _outgoing(lines: Iterable[str], template: OutgoingMessage) -> Iterator[OutgoingMessage]:
+    for number, line in enumerate(lines, 1):
+        if number > 1 and template.deduplication_id is not None:
+            raise CliError("--dedup-id names one message; for several, let the queue deduplicate by content")
+        yield OutgoingMessage(
+            line, f"line{number}", template.delay_seconds, None, template.group_id, template.deduplication_id
+        )
+
+
+async def _send_all(backend: AdminBackend, url: str, messages: Iterable[OutgoingMessage]) -> tuple[int, list[str]]:
+    sent, failures = 0, []
+    for batch in _batches(messages):
+        ids, failed = await backend.send_message_batch(url, batch)
+        sent += len(ids)
+        failures += [_failure_text(f) for f in failed]
+    return sent, failures
+
+
+def _batches(messages: Iterable[OutgoingMessage]) -> Iterator[list[OutgoingMessage]]:
+    """Batches within SQS's limits on entries and on a request's total body size."""
+    batch: list[OutgoingMessage] = []
+    size = 0
+    for message in messages:
+        length = len(message.body.encode())
+        if batch and (len(batch) == MAX_BATCH_ENTRIES or size + length > MAX_BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(message)
+        size += length
+    if batch:
+        yield batch
+
+
+def _failure_text(failure: EntryFailure) -> str:
+    return f"{failure.id.replace('line', 'line ')}: {failure.code}: {failure.message}"
+
+
+@click.command("peek")
+@click.argument("name")
+@click.option("--max", "most", type=click.IntRange(1, PEEK_LIMIT), default=10, show_default=True, help="Messages.")
+@click.option("--full", is_flag=True, help=f"Whole bodies (else the first {BODY_SHOWN} characters).")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines: id, receive count, sent time, body, attributes.")
+@backend_option
+def peek_command(name: str, most: int, full: bool, as_json: bool, backend: str) -> None:
+    """Show messages of queue NAME without consuming them: a receive with visibility 0.
+
+    A peek IS a receive: it adds one to each message's ApproximateReceiveCount, so on a queue with a
+    RedrivePolicy, peeking a message that is at its maxReceiveCount moves it to the dead-letter queue.
+    """
+
+    async def work(opened: AdminBackend) -> list[QueueMessage]:
+        return await _peek(opened, await queue_url(opened, name), most)
+
+    messages = on_backend(backend, work)
+    if as_json:
+        for message in messages:
+            click.echo(json.dumps(_as_dict(message)))
+    elif not messages:
+        click.echo(f"no visible messages in {name}")
+    else:
+        console().print(_table(messages, full))
+
+
+async def _peek(backend: AdminBackend, url: str, most: int) -> list[QueueMessage]:
+    """Receive until ``most`` distinct messages came, or a receive brings none new (visibility 0 hands the same
+    messages out again). The first receive waits a second: a short poll on SQS may answer from too few servers."""
+    seen: dict[str, QueueMessage] = {}
+    wait = 1
+    while len(seen) < most:
+        got = await backend.receive_messages(
+            url, max_messages=min(MAX_RECEIVE, most - len(seen)), wait_seconds=wait, visibility_timeout=0
+        )
+        new = [m for m in got if m.message_id not in seen]
+        if not new:
+            break
+        seen |= {m.message_id: m for m in new}
+        wait = 0
+    return list(seen.values())
+
+
+def _sent(message: QueueMessage) -> str:
+    stamp = message.attributes.get("SentTimestamp")
+    return "-" if stamp is None else datetime.fromtimestamp(int(stamp) / 1000, UTC).isoformat(timespec="seconds")
+
+
+def _as_dict(message: QueueMessage) -> dict[str, object]:
+    return {
+        "id": message.message_id,
+        "receive_count": int(message.attributes.get("ApproximateReceiveCount", 0)),
+        "sent": _sent(message),
+        "body": message.body,
+        "attributes": dict(message.attributes),
+    }
+
+
+def _table(messages: list[QueueMessage], full: bool) -> Table:
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    table.add_column("receives", justify="right")
+    table.add_column("sent (UTC)", no_wrap=True)
+    table.add_column("body", overflow="fold")
+    for message in messages:
+        body = message.body if full else _shortened(message.body)
+        table.add_row(message.message_id, message.attributes.get("ApproximateReceiveCount", "?"), _sent(message), body)
+    return table
+
+
+def _shortened(body: str) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= BODY_SHOWN else flat[: BODY_SHOWN - 1] + "…"
