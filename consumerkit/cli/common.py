@@ -59,8 +59,10 @@ def on_backend(url: str, work: Callable[[AdminBackend], Awaitable[T]]) -> T:
         return anyio.run(main)
     except ConsumerkitError as error:
         raise CliError(str(error)) from None
-    except BaseExceptionGroup as group:
+    except BaseExceptionGroup as group:  # from a command's own task group: its one error, said as one line
         inner = unwrap(group)
+        if isinstance(inner, click.ClickException):
+            raise inner from None
         if isinstance(inner, ConsumerkitError):
             raise CliError(str(inner)) from None
         raise

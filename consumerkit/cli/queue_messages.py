@@ -2,7 +2,7 @@
 
 ``send`` streams its lines: a batch leaves as soon as it is full (10 messages, or SQS's 1 MiB per request), so a
 producer's output can be piped in without being held in memory. ``peek`` is a real receive with visibility 0:
-the messages stay available, but each peek counts as a receive (see :func:`peek_command`).
+the messages stay available, but each peek counts as one receive of each (see :func:`peek_command`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from typing import IO
 import click
 from rich.table import Table
 
-from consumerkit.backends import AdminBackend, EntryFailure, OutgoingMessage, QueueMessage
+from consumerkit.backends import AdminBackend, EntryFailure, OutgoingMessage, QueueMessage, VisibilityChange
 from consumerkit.cli.common import CliError, backend_option, console, on_backend, queue_url
 from consumerkit.engine.model import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_DELAY, MAX_RECEIVE
 
 BODY_SHOWN = 80  # characters of a body that peek shows without --full
-PEEK_LIMIT = 100  # messages one peek may show: visibility 0 hands the same ones out again, so more is noise
+PEEK_LIMIT = 100  # messages one peek may show
+PEEK_HIDE = 30  # seconds a peek of more than one batch hides each batch, so that the next receive brings others
 
 
 @click.command("send")
@@ -108,7 +109,8 @@ def _failure_text(failure: EntryFailure) -> str:
 @click.option("--json", "as_json", is_flag=True, help="JSON lines: id, receive count, sent time, body, attributes.")
 @backend_option
 def peek_command(name: str, most: int, full: bool, as_json: bool, backend: str) -> None:
-    """Show messages of queue NAME without consuming them: a receive with visibility 0.
+    """Show messages of queue NAME without consuming them: a receive with visibility 0 (past 10 messages,
+    each batch is hidden while the peek runs and made visible again at its end).
 
     A peek IS a receive: it adds one to each message's ApproximateReceiveCount, so on a queue with a
     RedrivePolicy, peeking a message that is at its maxReceiveCount moves it to the dead-letter queue.
@@ -128,20 +130,29 @@ def peek_command(name: str, most: int, full: bool, as_json: bool, backend: str) 
 
 
 async def _peek(backend: AdminBackend, url: str, most: int) -> list[QueueMessage]:
-    """Receive until ``most`` distinct messages came, or a receive brings none new (visibility 0 hands the same
-    messages out again). The first receive waits a second: a short poll on SQS may answer from too few servers."""
-    seen: dict[str, QueueMessage] = {}
-    wait = 1
-    while len(seen) < most:
-        got = await backend.receive_messages(
-            url, max_messages=min(MAX_RECEIVE, most - len(seen)), wait_seconds=wait, visibility_timeout=0
-        )
-        new = [m for m in got if m.message_id not in seen]
-        if not new:
-            break
-        seen |= {m.message_id: m for m in new}
-        wait = 0
-    return list(seen.values())
+    """Up to ``most`` messages, each received once. One batch is a receive with visibility 0; more take several
+    receives, each batch hidden for :data:`PEEK_HIDE` seconds so the next brings others, and all are made
+    visible again at the end (or, if the peek dies, when that time is up). The first receive waits a second:
+    a short poll on SQS may answer from too few of its servers."""
+    if most <= MAX_RECEIVE:
+        return await backend.receive_messages(url, max_messages=most, wait_seconds=1, visibility_timeout=0)
+    seen: list[QueueMessage] = []
+    try:
+        while len(seen) < most:
+            got = await backend.receive_messages(
+                url, max_messages=min(MAX_RECEIVE, most - len(seen)), wait_seconds=0 if seen else 1,
+                visibility_timeout=PEEK_HIDE,
+            )  # fmt: skip
+            if not got:
+                break
+            seen += got
+    finally:
+        for start in range(0, len(seen), MAX_BATCH_ENTRIES):
+            batch = seen[start : start + MAX_BATCH_ENTRIES]
+            await backend.change_visibility_batch(
+                url, [VisibilityChange(str(i), m.receipt_handle, 0) for i, m in enumerate(batch)]
+            )
+    return seen
 
 
 def _sent(message: QueueMessage) -> str:
