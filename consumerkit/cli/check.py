@@ -2,6 +2,8 @@
 
 Exit 0 on 200; exit 1 with one line on anything else (a 503, a refused connection, a timeout), which is what
 Docker's ``HEALTHCHECK`` and an ECS container health check expect. Proxies are ignored: the worker is local.
+It reads the worker's own ``CONSUMERKIT_HTTP_PORT`` and ``CONSUMERKIT_HTTP_HOST``, so one setting in the image
+serves both; a worker bound to every interface (0.0.0.0, ::) is checked on loopback.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import urllib.request
 
 import click
 
-from consumerkit.observability.http import DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, HTTP_PORT_ENV
+from consumerkit.observability.http import DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, HTTP_HOST_ENV, HTTP_PORT_ENV
 
 BODY_LIMIT = 200  # characters of the worker's answer quoted in a failure line
+ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # listening everywhere: ask on loopback
 
 
 @click.command("check")
@@ -27,12 +30,20 @@ BODY_LIMIT = 200  # characters of the worker's answer quoted in a failure line
     show_default=True,
     help=f"The worker's --http-port [env {HTTP_PORT_ENV}].",
 )
+@click.option(
+    "--host",
+    envvar=HTTP_HOST_ENV,
+    default=DEFAULT_HTTP_HOST,
+    show_default=True,
+    help=f"The worker's --http-host; 0.0.0.0 or :: is checked on loopback [env {HTTP_HOST_ENV}].",
+)
 @click.option("--timeout", type=click.FloatRange(0, min_open=True), default=5.0, show_default=True, help="Seconds.")
-def check_command(url: str | None, port: int, timeout: float) -> None:
+def check_command(url: str | None, port: int, host: str, timeout: float) -> None:
     """Exit 0 if the worker's /livez answers 200, else 1 with the reason."""
     if url is None and port == 0:
         raise click.UsageError("--port is 0 (the worker picked its own): give that port, or --url")
-    target = url or f"http://{DEFAULT_HTTP_HOST}:{port}/livez"
+    address = ANY_ADDRESS.get(host.strip("[]"), host.strip("[]"))
+    target = url or f"http://{f'[{address}]' if ':' in address else address}:{port}/livez"
     status, body = _get(target, timeout)
     if status == 200:
         click.echo(f"ok: {target}: {body}")

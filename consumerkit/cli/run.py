@@ -18,7 +18,7 @@ import click
 from consumerkit.app import BACKEND_ENV, App
 from consumerkit.aws import ec2_protection_service, ecs_protection_service, spot_watch_service
 from consumerkit.errors import ConfigError, ConsumerkitError
-from consumerkit.observability.http import DEFAULT_HTTP_HOST, HTTP_PORT_ENV, http_service
+from consumerkit.observability.http import DEFAULT_HTTP_HOST, HTTP_HOST_ENV, HTTP_PORT_ENV, http_service
 from consumerkit.observability.logging import install_logging
 from consumerkit.observability.metrics import install_metrics
 
@@ -113,7 +113,7 @@ def _flag(name: str, env: str, text: str) -> Callable[[Callable[..., None]], Cal
 )
 @click.option(
     "--http-host",
-    envvar="CONSUMERKIT_HTTP_HOST",
+    envvar=HTTP_HOST_ENV,
     default=DEFAULT_HTTP_HOST,
     show_default=True,
     help="Address of that port; a container scraped from outside needs 0.0.0.0 [env CONSUMERKIT_HTTP_HOST].",

@@ -27,11 +27,12 @@ from consumerkit.errors import ConfigError
 from consumerkit.headerguard import GuardedSite, HeaderDeadlines
 from consumerkit.runtime.supervisor import Supervisor
 
-__all__ = ["DEFAULT_HTTP_HOST", "DEFAULT_HTTP_PORT", "HTTP_PORT_ENV", "HttpService", "http_service"]
+__all__ = ["DEFAULT_HTTP_HOST", "DEFAULT_HTTP_PORT", "HTTP_HOST_ENV", "HTTP_PORT_ENV", "HttpService", "http_service"]
 
 DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 9750
 HTTP_PORT_ENV = "CONSUMERKIT_HTTP_PORT"
+HTTP_HOST_ENV = "CONSUMERKIT_HTTP_HOST"
 SHUTDOWN_GRACE = 1.0  # seconds requests under way get once the service is cancelled; every reply is immediate
 HEADER_TIMEOUT = 5.0  # seconds a new connection has to send its request's headers; a probe needs milliseconds
 ENDPOINTS = ("/metrics", "/livez", "/readyz")

@@ -143,7 +143,8 @@ def _handler_families(stats: list[HandlerStatistics]) -> Iterator[Metric]:
     processed = _counter("messages_processed", "Messages settled, by outcome.", "queue", "handler", "outcome")
     redeliveries = _counter("message_redeliveries", "Messages received with a receive count above 1.", "queue")
     extensions = _counter("visibility_extensions", "Visibility extensions by result.", "queue", "result")
-    cap = _counter("visibility_cap_reached", "Jobs released at the 12-hour visibility cap.", "queue", "handler")
+    cap = _counter("visibility_cap_reached", "Jobs cancelled and released at their max_duration (at most 12 h).",
+                   "queue", "handler")  # fmt: skip
     receives = _counter("receive_requests", "ReceiveMessage calls by result.", "queue", "result")
     in_progress = _gauge("messages_in_progress", "Messages being handled now.", "queue", "handler")
     slots = _gauge("concurrency_slots", "Configured concurrency: messages handled at once at most.", "queue")

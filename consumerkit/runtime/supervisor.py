@@ -42,8 +42,8 @@ from consumerkit.runtime.timers import Timers
 
 __all__ = ["Supervisor", "SupervisorSettings"]
 
-# After cancelling, how long releases and the last acks may take: drain_timeout (25 s) + this + a subprocess's
-# grace (run_process: 2 s) stay inside the 30 s that ECS and Kubernetes give between SIGTERM and SIGKILL.
+# After cancelling, how long the cancelled jobs (a subprocess's 2 s grace included), the releases and the last
+# acks may take: drain_timeout (25 s) + this stays inside the 30 s ECS and Kubernetes give before SIGKILL.
 FINAL_GRACE = 3.0
 LIVENESS_SLACK = 10.0  # seconds a loop may be late before liveness fails
 log = structlog.get_logger("consumerkit.supervisor")

@@ -63,3 +63,22 @@ def test_as_a_process_it_exits_1_for_a_health_check() -> None:
     done = subprocess.run([sys.executable, "-c", code, "--url", url], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.startswith(f"consumerkit check: {url}: no answer (") and done.stdout == ""
+
+
+async def test_the_workers_host_setting_is_read_and_any_address_means_loopback(queue_name: str) -> None:
+    """One CONSUMERKIT_HTTP_HOST in the image serves the worker and its health check alike."""
+    for host, asked in (("127.0.0.2", "127.0.0.2"), ("0.0.0.0", "127.0.0.1")):
+        clock, app, listening = ManualClock(), App(), anyio.Event()
+
+        @app.handler(queue_name)
+        async def encode(message: Message) -> None:
+            pass
+
+        service = http_service(host=host, port=0, on_listening=lambda url, ready=listening: ready.set())
+        app.add_service(service)
+        async with Engine.open("memory://", clock) as engine, running(app, LocalBackend(engine), clock=clock):
+            with anyio.fail_after(WAIT):
+                await listening.wait()
+            result = await check(env={"CONSUMERKIT_HTTP_HOST": host, "CONSUMERKIT_HTTP_PORT": str(service.port)})
+        assert result.exit_code == 0, result.output
+        assert f"http://{asked}:{service.port}/livez" in result.stdout
