@@ -18,7 +18,7 @@ from consumerkit.clock import ManualClock
 from consumerkit.engine import Engine
 from consumerkit.errors import ConfigError
 from consumerkit.observability import HttpService, http_service, install_metrics
-from tests.runtime.harness import WAIT, Gate, running, send, settle, url_of
+from tests.runtime.harness import WAIT, Flaky, Gate, running, send, settle, url_of
 
 Reply = tuple[int, dict[str, str], str]
 
@@ -157,6 +157,26 @@ async def test_livez_stays_200_while_the_queue_service_is_unreachable(
         backend.down = False
 
 
+async def test_livez_stays_200_while_running_jobs_cannot_be_extended(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    """The heartbeat loop goes on ticking (and retrying) while every extension fails: live, not restarted."""
+    backend = Flaky(local, visibility=1_000)
+    app, _, gate = worker(queue_name)  # visibility 30 s: a heartbeat every 15 s
+    service, listening = serving()
+    app.add_service(service)
+    async with running(app, backend, clock=clock) as (supervisor, _):
+        await listening.wait()
+        await send(local, url_of(supervisor, queue_name), "an encode")
+        await gate.wait_started(1)
+        for _ in range(90):  # a minute and a half of failed extensions, retried every 5 s
+            clock.advance(1)
+            await settle()
+        assert supervisor.statistics()[0].extensions["error"] >= 10
+        assert (await get(f"{service.url}/livez"))[::2] == (200, "live\n")
+        gate.open.set()
+
+
 async def metrics(service: HttpService) -> str:
     status, _, body = await get(f"{service.url}/metrics")
     assert status == 200
@@ -177,6 +197,12 @@ async def test_livez_fails_when_the_loop_stops_ticking_and_after_the_stop(
             status, _, body = await get(f"{service.url}/livez")
             assert (status, body) == (503, "not live: the supervisor or a heartbeat loop stopped ticking\n")
             supervisor.alive_at = clock.now()
+            assert (await get(f"{service.url}/livez"))[0] == 200
+            heartbeat = supervisor.contexts[0].heartbeat  # a heartbeat loop silent past 3 intervals + 10 s
+            heartbeat.last_tick -= 3 * supervisor.contexts[0].spec.interval + 11
+            status, _, body = await get(f"{service.url}/livez")
+            assert (status, body) == (503, "not live: the supervisor or a heartbeat loop stopped ticking\n")
+            heartbeat.last_tick = clock.now()
             assert (await get(f"{service.url}/livez"))[0] == 200
         assert (await get(f"{service.url}/livez"))[::2] == (503, "not live: stopped\n")
         assert (await get(f"{service.url}/readyz"))[::2] == (503, "not ready: stopped\n")
