@@ -65,6 +65,8 @@ def install_operations(app: App, ops: Operations) -> None:
         if 0 < ops.sample_interval < 1:
             raise ConfigError(f"--sample-interval={ops.sample_interval:g} is out of range: 0 (off) or 1..3600 seconds")
         app.settings = app.settings.replace(sample_interval=ops.sample_interval or None)
+    if ops.asg_name is not None and not ops.ec2_protection:
+        raise ConfigError("--asg-name is only for --ec2-protection: add that flag, or drop the name")
     metrics = None
     if ops.http_port is not None:
         metrics = install_metrics(app)

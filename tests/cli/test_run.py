@@ -134,3 +134,10 @@ def test_a_hook_missing_its_setting_fails_the_start_in_one_line(monkeypatch: pyt
 def test_sample_interval_names_its_flag() -> None:
     result = CliRunner().invoke(main, ["run", "tests.cli.worker_app:app", "--sample-interval", "0.5"])
     assert result.exit_code == 1 and "--sample-interval=0.5 is out of range" in result.output
+
+
+def test_an_asg_name_without_ec2_protection_is_refused() -> None:
+    result = CliRunner().invoke(main, ["run", "tests.cli.worker_app:app", "--asg-name", "encoders"])
+    assert result.exit_code != 0
+    assert "--asg-name is only for --ec2-protection" in result.output
+    assert "Traceback" not in result.output
