@@ -18,7 +18,7 @@ from rich.table import Table
 
 from consumerkit.backends import AdminBackend, EntryFailure, OutgoingMessage, QueueMessage, VisibilityChange
 from consumerkit.cli.common import CliError, backend_option, console, on_backend, queue_url
-from consumerkit.engine.model import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_DELAY, MAX_RECEIVE
+from consumerkit.engine.model import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_DELAY, MAX_RECEIVE, MAX_WAIT_SECONDS
 
 BODY_SHOWN = 80  # characters of a body that peek shows without --full
 PEEK_LIMIT = 100  # messages one peek may show
@@ -107,8 +107,15 @@ def _failure_text(failure: EntryFailure) -> str:
 @click.option("--max", "most", type=click.IntRange(1, PEEK_LIMIT), default=10, show_default=True, help="Messages.")
 @click.option("--full", is_flag=True, help=f"Whole bodies (else the first {BODY_SHOWN} characters).")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines: id, receive count, sent time, body, attributes.")
+@click.option(
+    "--wait",
+    type=click.IntRange(0, MAX_WAIT_SECONDS),
+    default=1,
+    show_default=True,
+    help="Seconds the first receive may wait (a short poll on SQS may miss messages).",
+)
 @backend_option
-def peek_command(name: str, most: int, full: bool, as_json: bool, backend: str) -> None:
+def peek_command(name: str, most: int, full: bool, as_json: bool, wait: int, backend: str) -> None:
     """Show messages of queue NAME without consuming them: a receive with visibility 0 (past 10 messages,
     each batch is hidden while the peek runs and made visible again at its end).
 
@@ -117,7 +124,7 @@ def peek_command(name: str, most: int, full: bool, as_json: bool, backend: str) 
     """
 
     async def work(opened: AdminBackend) -> list[QueueMessage]:
-        return await _peek(opened, await queue_url(opened, name), most)
+        return await _peek(opened, await queue_url(opened, name), most, wait)
 
     messages = on_backend(backend, work)
     if as_json:
@@ -129,18 +136,18 @@ def peek_command(name: str, most: int, full: bool, as_json: bool, backend: str) 
         console().print(_table(messages, full))
 
 
-async def _peek(backend: AdminBackend, url: str, most: int) -> list[QueueMessage]:
+async def _peek(backend: AdminBackend, url: str, most: int, wait: int) -> list[QueueMessage]:
     """Up to ``most`` messages, each received once. One batch is a receive with visibility 0; more take several
     receives, each batch hidden for :data:`PEEK_HIDE` seconds so the next brings others, and all are made
-    visible again at the end (or, if the peek dies, when that time is up). The first receive waits a second:
-    a short poll on SQS may answer from too few of its servers."""
+    visible again at the end (or, if the peek dies, when that time is up). The first receive waits ``wait``
+    seconds: a short poll on SQS may answer from too few of its servers."""
     if most <= MAX_RECEIVE:
-        return await backend.receive_messages(url, max_messages=most, wait_seconds=1, visibility_timeout=0)
+        return await backend.receive_messages(url, max_messages=most, wait_seconds=wait, visibility_timeout=0)
     seen: list[QueueMessage] = []
     try:
         while len(seen) < most:
             got = await backend.receive_messages(
-                url, max_messages=min(MAX_RECEIVE, most - len(seen)), wait_seconds=0 if seen else 1,
+                url, max_messages=min(MAX_RECEIVE, most - len(seen)), wait_seconds=0 if seen else wait,
                 visibility_timeout=PEEK_HIDE,
             )  # fmt: skip
             if not got:

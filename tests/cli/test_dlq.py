@@ -1,0 +1,147 @@
+"""``consumerkit dlq redrive``: by move task where the backend has them, else receive → send → delete; an
+interrupted redrive loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from click.testing import CliRunner, Result
+
+from consumerkit.backends import LocalBackend
+from consumerkit.cli.main import main
+from tests.cli.conftest import Invoke, failed, ok
+from tests.fixtures.backends import remote_env
+
+WAIT = 15  # seconds: a bound on what should take well under one
+
+
+def bodies(ck: Invoke, name: str) -> list[str]:
+    lines = ok(ck("queue", "peek", name, "--json", "--max", "100", "--wait", "0")).splitlines()
+    return sorted(json.loads(line)["body"] for line in lines)
+
+
+def dead_letter(ck: Invoke, name: str, *messages: str) -> str:
+    """Queue ``name`` with a DLQ after one receive, and ``messages`` sent and dead-lettered; returns the DLQ."""
+    fifo = name.endswith(".fifo")
+    dlq = name.replace(".fifo", "-dlq.fifo") if fifo else f"{name}-dlq"
+    extra = ("--attribute", "ContentBasedDeduplication=true") if fifo else ()
+    ok(ck("queue", "create", name, "--dead-letter", dlq, "--max-receives", "1", *extra))
+    group = ("--group-id", "g1") if fifo else ()
+    ok(ck("queue", "send", name, "-", *group, input="".join(f"{m}\n" for m in messages)))
+    ok(ck("queue", "peek", name, "--max", "100", "--wait", "0"))  # each message's one receive
+    assert ok(ck("queue", "peek", name, "--wait", "0")) == f"no visible messages in {name}\n"  # the next: DLQ
+    assert bodies(ck, dlq) == sorted(messages)
+    return dlq
+
+
+def test_a_move_task_returns_dead_letters_to_their_source(ck: Invoke, queue_name: str) -> None:
+    dlq = dead_letter(ck, queue_name, "a", "b", "c")
+    out = ok(ck("dlq", "redrive", dlq))
+    assert out == f"moved 3 of 3 messages from {dlq} to their source queues (move task)\n"
+    assert (bodies(ck, queue_name), bodies(ck, dlq)) == (["a", "b", "c"], [])
+
+
+def test_a_rate_limited_move_task_to_another_queue(ck: Invoke, queue_name: str) -> None:
+    dlq = dead_letter(ck, queue_name, "a", "b")
+    other = f"{queue_name}-other"
+    ok(ck("queue", "create", other))
+    out = ok(ck("dlq", "redrive", dlq, "--to", other, "--rate", "50"))
+    assert out == f"moved 2 of 2 messages from {dlq} to {other} (move task)\n"
+    assert (bodies(ck, other), bodies(ck, queue_name)) == (["a", "b"], [])
+
+
+def test_a_manual_redrive_goes_to_the_only_source(ck: Invoke, queue_name: str) -> None:
+    dlq = dead_letter(ck, queue_name, *"abcdefghijkl")  # two batches
+    out = ok(ck("dlq", "redrive", dlq, "--manual", "--rate", "500"))
+    assert out == f"moved 12 of 12 messages from {dlq} to {queue_name} (receive, send, delete)\n"
+    assert (bodies(ck, queue_name), bodies(ck, dlq)) == (list("abcdefghijkl"), [])
+
+
+def test_a_manual_fifo_redrive_keeps_groups(ck: Invoke, queue_name: str) -> None:
+    fifo = f"{queue_name}.fifo"
+    dlq = dead_letter(ck, fifo, "a", "b")
+    ok(ck("dlq", "redrive", dlq, "--manual"))
+    lines = ok(ck("queue", "peek", fifo, "--json")).splitlines()
+    assert [(m["body"], m["attributes"]["MessageGroupId"]) for m in map(json.loads, lines)] == [
+        ("a", "g1"),
+        ("b", "g1"),
+    ]
+
+
+def test_a_manual_redrive_needs_to_when_the_source_is_not_one_queue(ck: Invoke, queue_name: str) -> None:
+    dlq = dead_letter(ck, queue_name)
+    second = f"{queue_name}-2"
+    ok(ck("queue", "create", second, "--dead-letter", dlq))
+    message = failed(ck("dlq", "redrive", dlq, "--manual"))
+    assert message == f"{dlq} is the dead-letter queue of 2 queues ({queue_name}, {second}); say which with --to QUEUE"
+    plain = f"{queue_name}-plain"
+    ok(ck("queue", "create", plain))
+    assert failed(ck("dlq", "redrive", plain, "--manual")).startswith(f"no queue names {plain} as its dead-letter")
+    assert "must be configured as a Dead Letter Queue" in failed(ck("dlq", "redrive", plain))  # SQS says so too
+
+
+def test_without_move_tasks_the_redrive_is_manual_and_says_so(
+    moto_url: str, monkeypatch: pytest.MonkeyPatch, queue_name: str
+) -> None:
+    remote_env(monkeypatch)
+
+    def ck(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(main, [*args], input=input, env={"CONSUMERKIT_BACKEND": moto_url})
+
+    dlq = dead_letter(ck, queue_name, "a", "b")
+    result = ck("dlq", "redrive", dlq)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "this backend has no message move tasks: moving by receive, send, delete\n"
+    assert result.stdout == f"moved 2 of 2 messages from {dlq} to {queue_name} (receive, send, delete)\n"
+    assert bodies(ck, queue_name) == ["a", "b"]
+
+
+def counted(url: str, *names: str) -> int:
+    """Every message of these queues, visible or in flight, read from the SQLite file another process writes."""
+
+    async def count() -> int:
+        async with LocalBackend.open(url) as backend:
+            total = 0
+            for name in names:
+                counts = await backend.queue_counts(await backend.get_queue_url(name))
+                total += counts.visible + counts.in_flight
+            return total
+
+    return anyio.run(count)
+
+
+def test_an_interrupted_manual_redrive_loses_nothing(tmp_path: Path, queue_name: str) -> None:
+    url = f"sqlite:///{tmp_path}/queues.db"
+
+    def ck(*args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(main, [*args], input=input, env={"CONSUMERKIT_BACKEND": url})
+
+    dlq = dead_letter(ck, queue_name, *(f"m{i}" for i in range(20)))
+    command = [sys.executable, "-m", "consumerkit", "dlq", "redrive", dlq, "--manual", "--rate", "2"]
+    redrive = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "CONSUMERKIT_BACKEND": url})  # fmt: skip
+    try:
+        deadline = time.monotonic() + WAIT
+        while counted(url, queue_name) == 0:  # two a second: the first batch arrives at once, the rest take 9 s
+            assert time.monotonic() < deadline, "the redrive moved nothing"
+            time.sleep(0.05)
+        os.kill(redrive.pid, signal.SIGINT)
+        out, err = redrive.communicate(timeout=WAIT)
+    finally:
+        if redrive.poll() is None:
+            redrive.kill()
+            redrive.wait()
+    assert redrive.returncode == 130, err
+    assert out == "" and err.startswith("error: interrupted: moved ") and f"of 20 messages from {dlq}" in err
+    moved = int(err.split("moved ")[1].split()[0])
+    assert 2 <= moved < 20
+    assert counted(url, queue_name) == moved
+    assert counted(url, queue_name, dlq) >= 20  # in the DLQ, in the source, or (at worst) in both
