@@ -18,7 +18,7 @@ from consumerkit.backends import LocalBackend
 from consumerkit.clock import ManualClock
 from tests.aws.standins import FakeImds, RecordedProtector
 from tests.fixtures.backends import remote_env
-from tests.runtime.harness import Gate, running, send, settle, url_of
+from tests.runtime.harness import Gate, advance, running, send, settle, url_of
 
 AMI = "ami-12c6146b"  # one of moto's built-in images
 
@@ -102,12 +102,6 @@ async def test_an_unreachable_service_is_a_protection_error(group: Group) -> Non
     )
     with pytest.raises(ProtectionError, match="SetInstanceProtection: EndpointConnectionError"):
         await protection.enable()
-
-
-async def advance(clock: ManualClock, seconds: int) -> None:
-    for _ in range(seconds):
-        clock.advance(1)
-        await settle()
 
 
 async def test_a_busy_worker_protects_its_instance_and_an_idle_one_releases_it(

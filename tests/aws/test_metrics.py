@@ -12,13 +12,7 @@ from consumerkit.clock import ManualClock
 from consumerkit.observability import install_metrics
 from tests.aws.standins import FakeEcsAgent, FakeImds, RecordedProtector, RecordedSource, iso
 from tests.observability.test_metrics import scrape, value
-from tests.runtime.harness import Gate, running, send, settle, url_of
-
-
-async def advance(clock: ManualClock, seconds: int) -> None:
-    for _ in range(seconds):
-        clock.advance(1)
-        await settle()
+from tests.runtime.harness import Gate, advance, running, send, settle, url_of
 
 
 async def test_protection_and_spot_metrics_follow_a_real_run(

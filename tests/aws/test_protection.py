@@ -15,17 +15,10 @@ from consumerkit.backends import LocalBackend
 from consumerkit.clock import ManualClock
 from tests.aws.standins import FakeEcsAgent, RecordedProtector
 from tests.fixtures.backends import free_port
-from tests.runtime.harness import WAIT, Gate, running, send, settle, url_of
+from tests.runtime.harness import WAIT, Gate, advance, running, send, settle, url_of
 
 ENABLE = {"ProtectionEnabled": True, "ExpiresInMinutes": 60}
 DISABLE = {"ProtectionEnabled": False}
-
-
-async def advance(clock: ManualClock, seconds: int) -> None:
-    """Second by second, letting the worker act at each, as real time would."""
-    for _ in range(seconds):
-        clock.advance(1)
-        await settle()
 
 
 def gated_app(

@@ -13,13 +13,7 @@ from consumerkit.aws.spot import INSTANCE_ACTION
 from consumerkit.backends import LocalBackend
 from consumerkit.clock import ManualClock
 from tests.aws.standins import FakeImds, RecordedSource, iso
-from tests.runtime.harness import WAIT, Gate, running, send, settle, url_of
-
-
-async def advance(clock: ManualClock, seconds: int) -> None:
-    for _ in range(seconds):
-        clock.advance(1)
-        await settle()
+from tests.runtime.harness import WAIT, Gate, advance, running, send, settle, url_of
 
 
 def watched_app(queue: str, gate: Gate, source: RecordedSource) -> tuple[App, SpotWatch]:

@@ -12,7 +12,7 @@ import anyio.lowlevel
 
 from consumerkit import App, Outcome, Supervisor, TransientBackendError
 from consumerkit.backends import Backend, EntryFailure, OutgoingMessage, QueueMessage, Receipt, VisibilityChange
-from consumerkit.clock import Clock
+from consumerkit.clock import Clock, ManualClock
 
 WAIT = 20.0  # the most any test waits for an event before it fails
 
@@ -106,6 +106,15 @@ async def send(backend: Backend, queue_url: str, *bodies: str) -> None:
 
 def url_of(supervisor: Supervisor, queue: str) -> str:
     return next(ctx.queue_url for ctx in supervisor.contexts if ctx.spec.queue == queue)
+
+
+async def advance(clock: ManualClock, seconds: float, step: float = 1.0) -> None:
+    """Move time forward in steps, letting the worker act at each, as real time would."""
+    moved = 0.0
+    while moved < seconds:
+        clock.advance(min(step, seconds - moved))
+        moved += step
+        await settle()
 
 
 async def settle() -> None:

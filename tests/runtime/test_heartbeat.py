@@ -13,16 +13,7 @@ from consumerkit import App, FixedBackoff, Message
 from consumerkit.backends import LocalBackend
 from consumerkit.clock import ManualClock
 from consumerkit.engine import Engine
-from tests.runtime.harness import Gate, running, send, settle, url_of
-
-
-async def advance(clock: ManualClock, seconds: float, step: float) -> None:
-    """Move time forward in steps, letting the worker act at each, as real time would."""
-    moved = 0.0
-    while moved < seconds:
-        clock.advance(min(step, seconds - moved))
-        moved += step
-        await settle()
+from tests.runtime.harness import Gate, advance, running, send, settle, url_of
 
 
 async def test_a_running_job_keeps_its_message_invisible(
