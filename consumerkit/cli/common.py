@@ -7,6 +7,7 @@ as unset, as in a compose file's ``VAR=``.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import IO, Any, TypeVar
@@ -107,3 +108,11 @@ def require_terminal_or_yes(yes: bool, what: str) -> None:
         raise CliError(f"{what}: cannot be undone; no terminal to confirm on, so pass --yes")
     if not click.confirm(f"{what}: this cannot be undone. Go ahead?", default=False):
         raise CliError(f"{what}: not confirmed, nothing done")
+
+
+async def stop_on_signal(stop: anyio.Event) -> None:
+    """Set ``stop`` at Ctrl-C or SIGTERM, so a long command ends where it chooses, with its count, and exits as
+    it decides rather than by a KeyboardInterrupt at an arbitrary await."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            stop.set()

@@ -9,7 +9,6 @@ deduplication id derived from the message's id, so a rerun after such an interru
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from consumerkit.backends import AdminBackend, OutgoingMessage, QueueMessage, Receipt, UnsupportedOperationError
-from consumerkit.cli.common import CliError, backend_option, on_backend, queue_name, queue_url
+from consumerkit.cli.common import CliError, backend_option, on_backend, queue_name, queue_url, stop_on_signal
 from consumerkit.engine.model import MAX_MOVE_RATE, MAX_RECEIVE
 
 POLL_INTERVAL = 0.5  # seconds between looks at a move task's progress
@@ -93,7 +92,7 @@ async def _redrive(
     target_url = None if target is None else await queue_url(backend, target)
     stop = anyio.Event()
     async with anyio.create_task_group() as tasks:
-        tasks.start_soon(_stop_on_signal, stop)
+        tasks.start_soon(stop_on_signal, stop)
         outcome = await _choose(backend, dlq, target_url, rate, manual, report, stop)
         tasks.cancel_scope.cancel()
     return outcome
@@ -113,12 +112,6 @@ async def _choose(
     outcome = await _by_hand(backend, dlq, target, rate, report, stop)
     outcome.note = note
     return outcome
-
-
-async def _stop_on_signal(stop: anyio.Event) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async for _ in signals:
-            stop.set()
 
 
 async def _arn(backend: AdminBackend, url: str) -> str:

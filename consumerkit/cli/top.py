@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.table import Table
 
 from consumerkit.backends import AdminBackend
-from consumerkit.cli.common import backend_option, console, on_backend
+from consumerkit.cli.common import backend_option, console, on_backend, stop_on_signal
 from consumerkit.cli.tables import counts_table, gather_rows
 
 
@@ -25,12 +25,14 @@ from consumerkit.cli.tables import counts_table, gather_rows
 @click.option("--once", is_flag=True, help="Print one table and exit (for scripts).")
 @backend_option
 def top_command(interval: float, prefix: str | None, once: bool, backend: str) -> None:
-    """A live table of every queue: visible, in flight, delayed, oldest age; DLQs marked. Ctrl-C ends it."""
+    """A live table of every queue: visible, in flight, delayed, oldest age; DLQs marked. Ctrl-C ends it.
+
+    Off a terminal (a pipe, a log) it prints a new table every interval instead of redrawing one.
+    """
     if once:
         console().print(on_backend(backend, lambda opened: _table(opened, prefix)))
         return
-    with contextlib.suppress(KeyboardInterrupt):  # the way out of a live view, not a failure
-        on_backend(backend, lambda opened: _watch(opened, prefix, interval))
+    on_backend(backend, lambda opened: _watch(opened, prefix, interval))
 
 
 async def _table(backend: AdminBackend, prefix: str | None) -> Table:
@@ -40,7 +42,18 @@ async def _table(backend: AdminBackend, prefix: str | None) -> Table:
 
 
 async def _watch(backend: AdminBackend, prefix: str | None, interval: float) -> None:
-    with Live(await _table(backend, prefix), console=console(), auto_refresh=False) as live:
-        while True:
-            await anyio.sleep(interval)
-            live.update(await _table(backend, prefix), refresh=True)
+    """Refresh until Ctrl-C or SIGTERM, the way out of a live view rather than a failure: exit status 0."""
+    stop = anyio.Event()
+    out = console()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(stop_on_signal, stop)
+        with Live(console=out, auto_refresh=False) if out.is_terminal else contextlib.nullcontext() as live:
+            while not stop.is_set():
+                table = await _table(backend, prefix)
+                if live is None:
+                    out.print(table)
+                else:
+                    live.update(table, refresh=True)
+                with anyio.move_on_after(interval):
+                    await stop.wait()
+        tasks.cancel_scope.cancel()

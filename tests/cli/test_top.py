@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +69,26 @@ def test_every_operator_command_has_help(ck: Invoke) -> None:
         assert "--backend" in ok(ck("queue", command, "--help"))
     assert "--rate" in ok(ck("dlq", "redrive", "--help"))
     assert "--once" in ok(ck("top", "--help"))
+
+
+def test_live_top_prints_a_table_each_interval_off_a_terminal_and_exits_0_on_sigterm(
+    tmp_path: Path, queue_name: str
+) -> None:
+    url = f"sqlite:///{tmp_path}/queues.db"
+    assert CliRunner().invoke(main, ["queue", "create", queue_name, "--backend", url]).exit_code == 0
+    command = [sys.executable, "-m", "consumerkit", "top", "--interval", "0.2", "--backend", url]
+    top = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert top.stdout is not None
+        titles = 0
+        while titles < 2:  # a second table: it goes on refreshing (readline blocks until rich flushes a line)
+            line = top.stdout.readline()
+            assert line, top.stderr.read() if top.stderr else ""
+            titles += line.startswith("1 queues at ")
+        os.kill(top.pid, signal.SIGTERM)
+        _, err = top.communicate(timeout=15)
+    finally:
+        if top.poll() is None:
+            top.kill()
+            top.wait()
+    assert (top.returncode, err) == (0, "")
