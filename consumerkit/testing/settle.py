@@ -3,14 +3,15 @@
 The runner moves a manual clock only once every other task is parked (on the clock, an event, a thread, a
 socket): moving it earlier would jump past work that was already due. anyio's ``wait_all_tasks_blocked`` says
 the same thing, but on asyncio it sleeps a tenth of a second between looks, and a run with many retries takes
-hundreds of steps; this one only yields to the loop.
+hundreds of steps; this one only yields to the loop. It reads asyncio's own tasks, so the runner needs asyncio
+(pytest-asyncio, or anyio's plugin on its asyncio backend).
 """
 
 from __future__ import annotations
 
 import asyncio
 
-import anyio
+from consumerkit.errors import ConfigError
 
 __all__ = ["wait_until_blocked"]
 
@@ -24,9 +25,8 @@ async def wait_until_blocked() -> None:
     """Return once every other task of the event loop waits on something not yet done."""
     try:
         me = asyncio.current_task()
-    except RuntimeError:  # not asyncio (trio): its own look, slower but right
-        await anyio.wait_all_tasks_blocked()
-        return
+    except RuntimeError:
+        raise ConfigError("consumerkit.testing's runner needs asyncio; this test runs on another event loop") from None
     quiet = 0
     for _ in range(MAX_ROUNDS):
         await asyncio.sleep(0)
