@@ -221,21 +221,18 @@ class Runner:
         busy: list[str] = []
         for ctx in supervisor.contexts:
             for lease in ctx.leases.values():
-                held = self.clock.now() - lease.started_at
                 body = self.bodies.get(lease.message_id, "?")
                 busy.append(
                     f"handler {ctx.spec.name!r} holds message {lease.message_id} ({body!r:.60}) of queue "
-                    f"{ctx.spec.queue!r}, try {lease.receive_count}, for {held:.1f} s"
+                    f"{ctx.spec.queue!r}, try {lease.receive_count}, for {self.clock.now() - lease.started_at:.1f} s"
                 )
             counts = await self.backend.queue_counts(ctx.queue_url)
             if counts.visible or counts.in_flight or counts.delayed:
-                busy.append(
-                    f"queue {ctx.spec.queue!r}: {counts.visible} visible, {counts.in_flight} in flight, "
-                    f"{counts.delayed} delayed (retried forever? it has no dead-letter queue)"
-                    if ctx.dead_letter_url is None and not ctx.leases
-                    else f"queue {ctx.spec.queue!r}: {counts.visible} visible, {counts.in_flight} in flight, "
-                    f"{counts.delayed} delayed"
-                )
+                line = f"queue {ctx.spec.queue!r}: {counts.visible} visible, {counts.in_flight} in flight, "
+                line += f"{counts.delayed} delayed"
+                if ctx.dead_letter_url is None and not ctx.leases:
+                    line += " (retried forever? it has no dead-letter queue)"
+                busy.append(line)
         return busy
 
     async def _flow(self, seconds: float) -> None:

@@ -4,6 +4,7 @@ happen in simulated time, handlers in real time, and a run that cannot finish sa
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -91,6 +92,43 @@ async def test_a_handler_that_never_returns_fails_the_run_naming_it() -> None:
         # the worker was stopped and the message released: a fixed handler would now get it
         stats = await runner.engine.queue_stats(await runner.backend.get_queue_url("stuck"))
         assert (stats.visible, stats.in_flight) == (1, 0)
+
+
+async def test_a_sync_handler_that_overruns_is_abandoned_at_the_timeout() -> None:
+    app = App()
+    release = threading.Event()
+
+    @app.handler("blocking")
+    def blocks(message: Message) -> None:
+        release.wait(10)
+
+    try:
+        async with Runner(app) as runner:
+            await runner.send("blocking", "x")
+            started = time.perf_counter()
+            with pytest.raises(NotIdleError, match="handler 'blocks' holds message"):
+                await runner.run_until_idle(timeout=0.2)
+            assert time.perf_counter() - started < 5  # stopped without waiting for the thread
+    finally:
+        release.set()
+
+
+async def test_a_failing_service_fails_the_run_with_its_own_error() -> None:
+    app = jobs_app()
+
+    async def broken(supervisor: object) -> None:
+        raise OSError("port 9750 is taken")
+
+    app.add_service(broken)
+    with pytest.raises(OSError, match="port 9750 is taken"):
+        async with Runner(app):
+            pass
+
+
+async def test_an_app_without_handlers_is_refused_on_entry() -> None:
+    with pytest.raises(ConfigError, match="the app has no handlers"):
+        async with Runner(App()):
+            pass
 
 
 async def test_messages_retried_forever_fail_the_run_and_the_error_says_why() -> None:
