@@ -160,3 +160,16 @@ def test_errors_form_one_hierarchy() -> None:
     assert issubclass(consumerkit.ConfigError, consumerkit.ConsumerkitError)
     assert SqsError("QueueDoesNotExist", "x").code == "AWS.SimpleQueueService.NonExistentQueue"
     assert all(spec.status in (400, 403, 404, 408, 413, 500) for spec in SPECS.values())
+
+
+def test_the_testing_kit_sits_on_top() -> None:
+    """consumerkit.testing drives the runtime on the engine, so it may import both; nothing else imports it back
+    (a worker must not load the test kit), and only its pytest plugin imports pytest (a dev dependency: scripts
+    call run_until_idle without it)."""
+    testing = PACKAGE / "testing"
+    for path in sorted(PACKAGE.rglob("*.py")):
+        imports = _imports(path)
+        if testing not in path.parents:
+            assert not any(m.startswith("consumerkit.testing") for m in imports), path.relative_to(PACKAGE)
+        elif path.name != "plugin.py":
+            assert not any(m.split(".")[0] in {"pytest", "_pytest"} for m in imports), path.relative_to(PACKAGE)
