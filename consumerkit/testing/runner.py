@@ -71,8 +71,9 @@ class Runner:
         self.bodies: dict[str, str] = {}  # message id -> body, for every message sent or received
         self._url = url
         self._engine = engine
+        self._owns_engine = engine is None
         self._backend: LocalBackend | None = None
-        self._changed = anyio.Event()
+        self._changed = anyio.Event()  # set (and replaced) as each message settles, while a run is on
 
     @property
     def engine(self) -> Engine:
@@ -106,6 +107,9 @@ class Runner:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.backend.__aexit__(exc_type, exc, tb)
+        self._backend = None
+        if self._owns_engine:  # closed: entering again opens a fresh one
+            self._engine = None
 
     # -- sending --------------------------------------------------------------------------------------------
     async def send(

@@ -264,6 +264,20 @@ async def test_the_apps_own_settings_are_left_as_they_were() -> None:
     assert app.settings is before
 
 
+def test_a_runner_made_outside_an_event_loop_can_be_entered_twice() -> None:
+    runner = Runner(jobs_app())  # as a plain fixture would make it
+
+    async def use() -> list[str]:
+        async with runner:
+            await runner.send("jobs", "a")
+            return (await runner.run_until_idle()).succeeded
+
+    assert anyio.run(use) == ["a"]
+    assert anyio.run(use) == ["a"]  # a fresh engine the second time
+    with pytest.raises(RuntimeError, match="enter it first"):
+        runner.engine  # noqa: B018
+
+
 def test_run_until_idle_in_one_call() -> None:
     result = run_until_idle(jobs_app(), {"jobs": ["a", "poison"]})
     assert (result.succeeded, result.dead_lettered) == (["a"], ("poison",))
