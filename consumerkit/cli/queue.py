@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import click
@@ -124,35 +125,35 @@ def attributes_command(name: str, settings: tuple[str, ...], as_json_: bool, bac
         click.echo(f"{key:<{width}}  {attributes[key]}")
 
 
-@queue_group.command("purge")
-@click.argument("name")
-@click.option("--yes", is_flag=True, allow_from_autoenv=False, help="Do not ask.")
-@backend_option
-def purge_command(name: str, yes: bool, backend: str) -> None:
-    """Delete every message of queue NAME (SQS allows one purge per queue a minute)."""
-    require_terminal_or_yes(yes, f"purge every message of {name}")
+def _irreversible(verb: str, asking: str, help_text: str, act: Callable[[AdminBackend, str], Awaitable[None]]) -> None:
+    """A command that cannot be undone (purge, delete): it asks first, or refuses without a terminal."""
 
-    async def work(opened: AdminBackend) -> None:
-        await opened.purge_queue(await queue_url(opened, name))
+    @queue_group.command(verb, help=help_text)
+    @click.argument("name")
+    @click.option("--yes", is_flag=True, allow_from_autoenv=False, help="Do not ask.")
+    @backend_option
+    def command(name: str, yes: bool, backend: str) -> None:
+        require_terminal_or_yes(yes, asking.format(name=name))
 
-    on_backend(backend, work)
-    click.echo(f"purged {name}")
+        async def work(opened: AdminBackend) -> None:
+            await act(opened, await queue_url(opened, name))
+
+        on_backend(backend, work)
+        click.echo(f"{verb}d {name}")
 
 
-@queue_group.command("delete")
-@click.argument("name")
-@click.option("--yes", is_flag=True, allow_from_autoenv=False, help="Do not ask.")
-@backend_option
-def delete_command(name: str, yes: bool, backend: str) -> None:
-    """Delete queue NAME and its messages (its DLQ stays). SQS frees the name after 60 seconds."""
-    require_terminal_or_yes(yes, f"delete queue {name}")
-
-    async def work(opened: AdminBackend) -> None:
-        await opened.delete_queue(await queue_url(opened, name))
-
-    on_backend(backend, work)
-    click.echo(f"deleted {name}")
-
+_irreversible(
+    "purge",
+    "purge every message of {name}",
+    "Delete every message of queue NAME (SQS allows one purge per queue a minute).",
+    lambda backend, url: backend.purge_queue(url),
+)
+_irreversible(
+    "delete",
+    "delete queue {name}",
+    "Delete queue NAME and its messages (its DLQ stays). SQS frees the name after 60 seconds.",
+    lambda backend, url: backend.delete_queue(url),
+)
 
 queue_group.add_command(send_command)
 queue_group.add_command(peek_command)
