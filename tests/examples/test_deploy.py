@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import yaml
 
@@ -29,6 +30,7 @@ from consumerkit.app import BACKEND_ENV
 from consumerkit.aws import spot_watch_service
 from consumerkit.aws.ecs import AGENT_URI_ENV
 from consumerkit.aws.imds import ENDPOINT_ENV
+from consumerkit.backends import OutgoingMessage, open_backend
 from consumerkit.cli.check import check_command
 from consumerkit.cli.run import load_app, run_command
 from consumerkit.observability.http import DEFAULT_HTTP_PORT, ENDPOINTS
@@ -386,7 +388,15 @@ class Worker:
         return next((r for r in self.seen if r.get("event") == event), None) or self.until(event)
 
     def send(self, *bodies: str) -> None:
-        subprocess.run([sys.executable, "-c", SEND, self.backend, *bodies], check=True, env=self.env, timeout=60)
+        """Jobs for the app's queue, as a producer would send them, once the worker has made the queue."""
+        (handler,) = example_app().handlers
+
+        async def produce() -> None:
+            async with open_backend(self.backend) as backend:
+                url = await backend.get_queue_url(handler.queue)
+                await backend.send_message_batch(url, [OutgoingMessage(b, f"job{n}") for n, b in enumerate(bodies)])
+
+        anyio.run(produce)
 
     def stop(self) -> float:
         """SIGTERM, then the seconds until the process exited."""
@@ -417,18 +427,6 @@ def run_worker(tmp_path: Path) -> Iterator[Any]:
     yield start
     for worker in started:
         worker.kill()
-
-
-# Sends jobs to the queue the worker made: another process, as a producer would be.
-SEND = """
-import anyio, sys
-from consumerkit.backends import open_backend, OutgoingMessage
-async def main():
-    async with open_backend(sys.argv[1]) as backend:
-        url = await backend.get_queue_url("videos")
-        await backend.send_message_batch(url, [OutgoingMessage(b, str(i)) for i, b in enumerate(sys.argv[2:])])
-anyio.run(main)
-"""
 
 
 def _json(seconds: float) -> str:
