@@ -217,7 +217,11 @@ class App:
             raise failed[0]
 
     def run(self, backend: str | Backend | None = None) -> None:
-        """Blocking: run the worker in a fresh event loop until it is told to stop."""
+        """Blocking: run the worker in a fresh event loop until it is told to stop. Logging gets consumerkit's
+        defaults unless the program configured structlog itself (see ``configure_logging``)."""
+        from consumerkit.observability.logging import ensure_logging  # observability builds on App
+
+        ensure_logging()
         anyio.run(functools.partial(self.serve, backend))
         _exit_past_abandoned_threads()
 

@@ -39,6 +39,7 @@ __all__ = [
     "LogSettings",
     "Redact",
     "configure_logging",
+    "ensure_logging",
     "install_logging",
     "log_outcome",
     "outcome_fields",
@@ -237,6 +238,15 @@ class _LineHandler(logging.Handler):
             raise
         except Exception:
             self.handleError(record)
+
+
+def ensure_logging() -> None:
+    """Configure the defaults unless the program has configured structlog itself. Unconfigured, structlog
+    renders a traceback with every frame's local variables when rich is installed (and consumerkit installs
+    it), so a failing handler would print the message body it was given; consumerkit never lets a body reach
+    the logs unless asked. ``App.run`` and the testing kit's runner call this."""
+    if not structlog.is_configured():
+        configure_logging()
 
 
 def configure_logging(

@@ -30,6 +30,7 @@ from consumerkit.backends.local import LocalBackend
 from consumerkit.clock import Clock, ManualClock
 from consumerkit.engine import Engine
 from consumerkit.errors import BackendError, ConfigError, ConsumerkitError, QueueNotFoundError, unwrap
+from consumerkit.observability.logging import ensure_logging
 from consumerkit.runtime.events import Outcome
 from consumerkit.runtime.supervisor import Supervisor
 from consumerkit.testing.result import Body, RunResult, encode_body
@@ -90,6 +91,7 @@ class Runner:
         return self._backend
 
     async def __aenter__(self) -> Self:
+        ensure_logging()  # structlog's unconfigured default would print bodies in tracebacks' locals
         if self._engine is None:
             self._engine = Engine.open(self._url, self.clock)
             self._backend = _Recorder(self._engine, self.bodies, owns_engine=True)

@@ -552,3 +552,46 @@ def test_consumerkit_run_writes_json_lines_to_a_pipe(tmp_path: Path, marker: str
     assert [settled[key] for key in ("queue", "handler", "outcome", "level")] == ["jobs", "work", "success", "info"]
     assert [handled[key] for key in ("message_id", "receive_count", "size")] == [settled["message_id"], 1, len(marker)]
     assert marker not in rest and all(marker not in json.dumps(line) for line in lines)
+
+
+# A worker that never configured logging still never prints a body: structlog's unconfigured default (with rich
+# installed) renders tracebacks with every frame's locals.
+UNCONFIGURED_WORKER = """
+import sys
+from consumerkit import App, Message
+
+app = App(backend=sys.argv[1], drain_timeout=1)
+
+@app.handler("jobs")
+async def encode(message: Message) -> None:
+    secret = message.body  # a local of the failing frame
+    if secret:
+        raise RuntimeError("encoder crashed")
+
+app.run()
+"""
+
+
+def test_app_run_without_logging_configured_keeps_bodies_out(tmp_path: Path, marker: str) -> None:
+    backend = f"sqlite:///{tmp_path}/queues.db"
+    (tmp_path / "worker.py").write_text(UNCONFIGURED_WORKER)
+    subprocess.run([sys.executable, "-c", SEND, backend, marker], check=True, timeout=60)
+    worker = subprocess.Popen(
+        [sys.executable, "worker.py", backend], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert worker.stdout is not None
+        lines = []
+        for line in worker.stdout:
+            lines.append(line)
+            if "Traceback" in line or "encoder crashed" in line:
+                break
+        worker.terminate()
+        rest, _ = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    output = "".join(lines) + rest
+    assert "encoder crashed" in output and "worker stopped" in output
+    assert marker not in output, output
