@@ -96,7 +96,9 @@ def _series(toks: list[Token]) -> Iterator[tuple[str, frozenset[str]]]:
             depth_braces += {"{": 1, "}": -1}.get(tok.text, 0)
             in_range += {"[": 1, "]": -1}.get(tok.text, 0)
             continue
-        if tok.kind != "name" or depth_braces or in_range or tok.text in KEYWORDS or _in_label_list(toks, i):
+        if tok.kind != "name" or depth_braces or in_range or tok.text in KEYWORDS | AGGREGATIONS:
+            continue  # `sum by (queue) (...)`: the aggregation is not followed by its bracket
+        if _in_label_list(toks, i):
             continue
         if i + 1 < len(toks) and toks[i + 1].text == "(":
             continue  # a call
