@@ -122,7 +122,8 @@ async def _move_task(
     backend: AdminBackend, dlq: str, target: str | None, rate: int | None, report: Report, stop: anyio.Event
 ) -> Outcome:
     source_arn = await _arn(backend, dlq)
-    handle = await backend.start_move_task(source_arn, None if target is None else await _arn(backend, target))
+    target_arn = None if target is None else await _arn(backend, target)
+    handle = await backend.start_move_task(source_arn, target_arn, max_per_second=rate)
     where = "their source queues" if target is None else queue_name(target)
     while True:
         (task,) = await backend.list_move_tasks(source_arn)

@@ -118,19 +118,22 @@ def counted(url: str, *names: str) -> int:
     return anyio.run(count)
 
 
-def test_an_interrupted_manual_redrive_loses_nothing(tmp_path: Path, queue_name: str) -> None:
-    url = f"sqlite:///{tmp_path}/queues.db"
+def interrupted_redrive(url: str, queue_name: str, *options: str) -> tuple[str, int, str]:
+    """Twenty dead letters of ``queue_name`` in the SQLite file ``url``, a ``dlq redrive`` of them with
+    ``options`` in a process of its own, and a Ctrl-C once it has moved some: the DLQ, the count the command
+    says it moved, and its one line on stderr, once it has exited 130 with nothing on stdout."""
 
     def ck(*args: str, input: str | None = None) -> Result:
         return CliRunner().invoke(main, [*args], input=input, env={"CONSUMERKIT_BACKEND": url})
 
     dlq = dead_letter(ck, queue_name, *(f"m{i}" for i in range(20)))
-    command = [sys.executable, "-m", "consumerkit", "dlq", "redrive", dlq, "--manual", "--rate", "2"]
+    command = [sys.executable, "-m", "consumerkit", "dlq", "redrive", dlq, *options]
     redrive = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "CONSUMERKIT_BACKEND": url})  # fmt: skip
     try:
         deadline = time.monotonic() + WAIT
-        while counted(url, queue_name) == 0:  # two a second: the first batch arrives at once, the rest take 9 s
+        while counted(url, queue_name) == 0:  # the options slow it down: seconds to go when the first arrive
+            assert redrive.poll() is None, redrive.communicate()
             assert time.monotonic() < deadline, "the redrive moved nothing"
             time.sleep(0.05)
         os.kill(redrive.pid, signal.SIGINT)
@@ -139,9 +142,27 @@ def test_an_interrupted_manual_redrive_loses_nothing(tmp_path: Path, queue_name:
         if redrive.poll() is None:
             redrive.kill()
             redrive.wait()
-    assert redrive.returncode == 130, err
-    assert out == "" and err.startswith("error: interrupted: moved ") and f"of 20 messages from {dlq}" in err
-    moved = int(err.split("moved ")[1].split()[0])
+    assert (redrive.returncode, out) == (130, ""), err
+    assert err.startswith("error: interrupted: moved "), err
+    return dlq, int(err.split()[3]), err
+
+
+def test_an_interrupted_manual_redrive_loses_nothing(tmp_path: Path, queue_name: str) -> None:
+    url = f"sqlite:///{tmp_path}/queues.db"
+    # two a second: the first batch arrives at once, the rest would take 9 s
+    dlq, moved, err = interrupted_redrive(url, queue_name, "--manual", "--rate", "2")
+    assert err.endswith(f" of 20 messages from {dlq} to {queue_name} (receive, send, delete); the rest stay in {dlq}\n")
     assert 2 <= moved < 20
     assert counted(url, queue_name) == moved
     assert counted(url, queue_name, dlq) >= 20  # in the DLQ, in the source, or (at worst) in both
+
+
+def test_ctrl_c_cancels_a_move_task_and_loses_nothing(tmp_path: Path, queue_name: str) -> None:
+    url = f"sqlite:///{tmp_path}/queues.db"
+    # one a second: the first a second after the start, the rest would take 19 s more
+    dlq, moved, err = interrupted_redrive(url, queue_name, "--rate", "1")
+    where = "their source queues"
+    assert err.endswith(f" of 20 messages from {dlq} to {where} (move task, cancelled); the rest stay in {dlq}\n")
+    assert 1 <= moved < 20
+    assert counted(url, queue_name) == moved  # cancelled, so it moves no more
+    assert counted(url, queue_name, dlq) == 20  # a move task moves each message atomically
