@@ -115,10 +115,11 @@ def report(summary: Summary, workdir: Path) -> str:
         media = probe(output)
         lines.append(f"  {output.name}  {media.duration:.1f} s  {'+'.join(media.streams)}")
     lines += [
-        f"heartbeats: {summary.extensions} visibility extensions kept long encodes hidden "
+        f"heartbeats: {summary.extensions} visibility extension(s) kept the long encode hidden "
         f"(visibility timeout {VISIBILITY_TIMEOUT} s); {summary.received} receives in all",
-        f"dead-letter queue {DEAD_LETTER}: {summary.dead_lettered} bad jobs, after {MAX_RECEIVES} tries each",
-        f"queues: sqlite:///{(workdir / 'queues.db').resolve()}",
+        f"dead-letter queue {DEAD_LETTER}: {summary.dead_lettered} bad jobs, after {MAX_RECEIVES} tries each; "
+        "see them with",
+        f"  consumerkit queue peek {DEAD_LETTER} --backend sqlite:///{(workdir / 'queues.db').resolve()}",
     ]
     return "\n".join(lines)
 

@@ -75,7 +75,7 @@ def test_the_end_to_end_demo_encodes_playable_files(tmp_path: Path) -> None:
         assert media.duration == pytest.approx(seconds, abs=0.1)
         assert media.streams == ("video", "audio")
         assert playable(output)
-    extensions = re.search(r"heartbeats: (\d+) visibility extensions", out)
+    extensions = re.search(r"heartbeats: (\d+) visibility extension", out)
     assert extensions is not None and int(extensions.group(1)) > 0
     assert f"dead-letter queue {DEAD_LETTER}: 2 bad jobs, after {MAX_RECEIVES} tries each" in out
     assert "Traceback" not in result.stderr + out
