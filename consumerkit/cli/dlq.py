@@ -17,7 +17,14 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from consumerkit.backends import AdminBackend, OutgoingMessage, QueueMessage, Receipt, UnsupportedOperationError
+from consumerkit.backends import (
+    AdminBackend,
+    MoveTaskStatus,
+    OutgoingMessage,
+    QueueMessage,
+    Receipt,
+    UnsupportedOperationError,
+)
 from consumerkit.cli.common import CliError, backend_option, on_backend, queue_name, queue_url, stop_on_signal
 from consumerkit.engine.model import MAX_MOVE_RATE, MAX_RECEIVE
 
@@ -52,7 +59,7 @@ def dlq_group() -> None:
 
 @dlq_group.command("redrive")
 @click.argument("source", metavar="DLQ")
-@click.option("--to", "target", metavar="QUEUE", default=None, help="Where to [default: each message's source].")
+@click.option("--to", "target", metavar="QUEUE", default=None, help="Where to [default: the DLQ's source queue].")
 @click.option("--rate", type=click.IntRange(1, MAX_MOVE_RATE), default=None, help="Messages per second at most.")
 @click.option("--manual", is_flag=True, help="Receive, send, delete here, even where the backend has move tasks.")
 @backend_option
@@ -89,18 +96,25 @@ async def _redrive(
     backend: AdminBackend, source: str, target: str | None, rate: int | None, manual: bool, report: Report
 ) -> Outcome:
     dlq = await queue_url(backend, source)
-    target_url = None if target is None else await queue_url(backend, target)
+    target_url: str | None
+    if target is not None:
+        target_url, sources = await queue_url(backend, target), []
+    else:
+        # A DLQ of one queue goes back to it by name: a move task to "each message's source" fails on a message
+        # SQS did not dead-letter itself (a Reject's copy), which has no source to go back to.
+        sources = await backend.dead_letter_sources(dlq)
+        target_url = sources[0] if len(sources) == 1 else None
     stop = anyio.Event()
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(stop_on_signal, stop)
-        outcome = await _choose(backend, dlq, target_url, rate, manual, report, stop)
+        outcome = await _choose(backend, dlq, target_url, sources, rate, manual, report, stop)
         tasks.cancel_scope.cancel()
     return outcome
 
 
 async def _choose(
-    backend: AdminBackend, dlq: str, target: str | None, rate: int | None, manual: bool, report: Report,
-    stop: anyio.Event,
+    backend: AdminBackend, dlq: str, target: str | None, sources: list[str], rate: int | None, manual: bool,
+    report: Report, stop: anyio.Event,
 ) -> Outcome:  # fmt: skip
     note = ""
     if not manual:
@@ -108,7 +122,8 @@ async def _choose(
             return await _move_task(backend, dlq, target, rate, report, stop)
         except UnsupportedOperationError:
             note = "this backend has no message move tasks: moving by receive, send, delete"
-    target = target or await _only_source(backend, dlq)
+    if target is None:
+        raise _not_one_source(dlq, sources)
     outcome = await _by_hand(backend, dlq, target, rate, report, stop)
     outcome.note = note
     return outcome
@@ -136,20 +151,24 @@ async def _move_task(
             moved = await backend.cancel_move_task(handle)
             return Outcome(moved, task.to_move, where, "move task, cancelled", stopped=True)
     if task.status != "COMPLETED":
-        reason = task.failure_reason or "no reason given"
-        raise CliError(f"move task {task.status.lower()} after {task.moved} of {task.to_move} messages: {reason}")
+        raise _failed(task, sent_back=target is None)
     return Outcome(task.moved, task.to_move, where, "move task")
 
 
-async def _only_source(backend: AdminBackend, dlq: str) -> str:
-    sources = await backend.dead_letter_sources(dlq)
-    if len(sources) == 1:
-        return sources[0]
+def _failed(task: MoveTaskStatus, sent_back: bool) -> CliError:
+    reason = (task.failure_reason or "no reason given").rstrip(".")
+    line = f"move task {task.status.lower()} after {task.moved} of {task.to_move} messages: {reason}"
+    if sent_back and "destination" in reason.lower():  # a message with no source, or a source since deleted
+        line += "; messages with no source queue to go back to (a Reject's copy, say) need --to QUEUE"
+    return CliError(line)
+
+
+def _not_one_source(dlq: str, sources: list[str]) -> CliError:
     name = queue_name(dlq)
     if not sources:
-        raise CliError(f"no queue names {name} as its dead-letter queue; say where to with --to QUEUE")
+        return CliError(f"no queue names {name} as its dead-letter queue; say where to with --to QUEUE")
     names = ", ".join(sorted(queue_name(url) for url in sources))
-    raise CliError(f"{name} is the dead-letter queue of {len(sources)} queues ({names}); say which with --to QUEUE")
+    return CliError(f"{name} is the dead-letter queue of {len(sources)} queues ({names}); say which with --to QUEUE")
 
 
 async def _by_hand(

@@ -45,8 +45,38 @@ def dead_letter(ck: Invoke, name: str, *messages: str) -> str:
 def test_a_move_task_returns_dead_letters_to_their_source(ck: Invoke, queue_name: str) -> None:
     dlq = dead_letter(ck, queue_name, "a", "b", "c")
     out = ok(ck("dlq", "redrive", dlq))
-    assert out == f"moved 3 of 3 messages from {dlq} to their source queues (move task)\n"
+    assert out == f"moved 3 of 3 messages from {dlq} to {queue_name} (move task)\n"
     assert (bodies(ck, queue_name), bodies(ck, dlq)) == (["a", "b", "c"], [])
+
+
+def test_a_dlq_of_one_queue_returns_a_copy_sent_to_it_too(ck: Invoke, queue_name: str) -> None:
+    """A Reject sends its copy to the DLQ, so SQS knows no source for it; the DLQ's one source queue is named."""
+    dlq = dead_letter(ck, queue_name, "redriven")
+    ok(ck("queue", "send", dlq, "rejected"))
+    out = ok(ck("dlq", "redrive", dlq))
+    assert out == f"moved 2 of 2 messages from {dlq} to {queue_name} (move task)\n"
+    assert (bodies(ck, queue_name), bodies(ck, dlq)) == (["redriven", "rejected"], [])
+
+
+def test_a_dlq_of_several_queues_sends_each_back_and_asks_for_to_for_a_copy(ck: Invoke, queue_name: str) -> None:
+    dlq = dead_letter(ck, queue_name, "first")
+    second = f"{queue_name}-2"
+    ok(ck("queue", "create", second, "--dead-letter", dlq, "--max-receives", "1"))
+    ok(ck("queue", "send", second, "second"))
+    ok(ck("queue", "peek", second, "--wait", "0"))
+    ok(ck("queue", "peek", second, "--wait", "0"))  # dead-letters it
+    assert ok(ck("dlq", "redrive", dlq)) == f"moved 2 of 2 messages from {dlq} to their source queues (move task)\n"
+    assert (bodies(ck, queue_name), bodies(ck, second)) == (["first"], ["second"])
+
+    ok(ck("queue", "send", dlq, "rejected"))
+    message = failed(ck("dlq", "redrive", dlq))
+    assert message.startswith("move task failed after 0 of 1 messages: ") and message.endswith(
+        "; messages with no source queue to go back to (a Reject's copy, say) need --to QUEUE"
+    )
+    assert bodies(ck, dlq) == ["rejected"]  # handed back, not lost
+    assert (
+        ok(ck("dlq", "redrive", dlq, "--to", second)) == f"moved 1 of 1 messages from {dlq} to {second} (move task)\n"
+    )
 
 
 def test_a_rate_limited_move_task_to_another_queue(ck: Invoke, queue_name: str) -> None:
@@ -161,8 +191,7 @@ def test_ctrl_c_cancels_a_move_task_and_loses_nothing(tmp_path: Path, queue_name
     url = f"sqlite:///{tmp_path}/queues.db"
     # one a second: the first a second after the start, the rest would take 19 s more
     dlq, moved, err = interrupted_redrive(url, queue_name, "--rate", "1")
-    where = "their source queues"
-    assert err.endswith(f" of 20 messages from {dlq} to {where} (move task, cancelled); the rest stay in {dlq}\n")
+    assert err.endswith(f" of 20 messages from {dlq} to {queue_name} (move task, cancelled); the rest stay in {dlq}\n")
     assert 1 <= moved < 20
     assert counted(url, queue_name) == moved  # cancelled, so it moves no more
     assert counted(url, queue_name, dlq) == 20  # a move task moves each message atomically
