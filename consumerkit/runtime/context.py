@@ -48,6 +48,7 @@ class HandlerContext:
         self.observers = tuple(observers)
         self.receipt_observers = tuple(receipt_observers)
         self.dead_letter_url = dead_letter_url
+        self.fifo = spec.queue.endswith(".fifo")  # SQS: a FIFO queue's name ends so; its groups keep their order
         self.leases: dict[int, Lease] = {}  # by id(lease): two deliveries of one message are two leases
         self.running: dict[int, Sequence[Lease]] = {}  # the jobs under way, by id of their lease list
         self.slots = Slots(spec.concurrency)

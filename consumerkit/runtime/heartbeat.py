@@ -54,7 +54,10 @@ class Heartbeat:
         horizon = now + 1.5 * ctx.spec.interval
         due: list[tuple[Lease, int]] = []
         for lease in list(ctx.leases.values()):
-            self.watch_cap(lease, now)
+            # A FIFO group's waiting messages need no stop of their own: they share the running one's receive,
+            # hence its 12 hours, and it is stopped before them. Their max_duration counts from their start.
+            if lease.started:
+                self.watch_cap(lease, now)
             # Extended while its job runs (a cancelled sync job runs until its thread stops) or its delete is
             # pending; not once it is given back, nor once another worker holds it.
             wanted = (not lease.settled or lease.deleting) and lease.reason != "lease_lost"

@@ -22,16 +22,32 @@ from consumerkit.backends.base import OutgoingMessage
 from consumerkit.errors import PayloadError, Reject
 from consumerkit.message import Message
 from consumerkit.runtime.context import HandlerContext
+from consumerkit.runtime.groups import Outcomes, held_back
 from consumerkit.runtime.leases import Lease
 from consumerkit.runtime.threads import run_in_thread
 
-__all__ = ["run_job"]
+__all__ = ["run_group", "run_job"]
 
 log = structlog.get_logger("consumerkit.jobs")
 
 FALLBACK_DELAY = 30  # seconds, when a retry policy raises
 # Why a job was cancelled → what becomes of its message.
 _CANCELLED = {"timeout": "timeout", "max_duration": "released", "shutdown": "released", "lease_lost": "lease_lost"}
+
+
+async def run_group(ctx: HandlerContext, group: Sequence[Lease]) -> None:
+    """One FIFO group's messages of one receive, one job after another in one slot (see groups.py). A message
+    starts only once the one before it succeeded and the worker is still receiving; otherwise it and those
+    behind it are released unstarted, so that SQS delivers them again after the one in front."""
+    for position, lease in enumerate(group):
+        if position and (group[position - 1].outcome != "success" or not ctx.receiving):
+            rest = group[position:]
+            log.debug("FIFO group held back: its later messages released", queue=ctx.spec.queue,
+                      after=group[position - 1].message_id, released=len(rest))  # fmt: skip
+            for waiting in rest:
+                await settle(ctx, waiting, "released", None)
+            return
+        await run_job(ctx, [lease])
 
 
 async def run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
@@ -74,10 +90,10 @@ async def _run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
     flag = None if spec.signature.is_async else threading.Event()  # a sync handler's thread watches it
     abandon = None if flag is None else anyio.Event()
     for lease in leases:
-        lease.started_at = now
+        lease.started, lease.started_at = True, now
         lease.cancelled, lease.abandon = flag, abandon  # one batch, one thread, one flag
         ctx.heartbeat.watch_cap(lease, now)
-    outcomes: dict[int, tuple[str, BaseException | None]] = {}
+    outcomes: Outcomes = {}
     timeout = None
     ctx.running[id(leases)] = leases  # until the job ends, even if its messages are settled sooner (release)
     try:
@@ -93,6 +109,8 @@ async def _run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
         if scope.cancel_called:  # also when a sync handler's thread ended on its own after the cancel
             # A batch cancelled for one message's sake (its lease was lost) gives the others back at once.
             outcomes = {id(lease): (_CANCELLED[lease.reason] if lease.reason else "released", None) for lease in leases}
+        elif ctx.fifo and len(leases) > 1:
+            outcomes = held_back(leases, outcomes)
         for lease in leases:
             outcome, error = outcomes.get(id(lease), ("success", None))
             await settle(ctx, lease, outcome, error)
@@ -101,7 +119,6 @@ async def _run_job(ctx: HandlerContext, leases: Sequence[Lease]) -> None:
             timeout.cancel()  # a timeout after the job ended must not touch a message still being acknowledged
         del ctx.running[id(leases)]
         ctx.stats.in_progress -= len(leases)
-        ctx.slots.give(1)
 
 
 def _cancel(leases: Sequence[Lease], reason: str) -> None:
@@ -109,10 +126,10 @@ def _cancel(leases: Sequence[Lease], reason: str) -> None:
         lease.cancel(reason)
 
 
-async def _call(ctx: HandlerContext, leases: Sequence[Lease]) -> dict[int, tuple[str, BaseException | None]]:
+async def _call(ctx: HandlerContext, leases: Sequence[Lease]) -> Outcomes:
     """Run the handler; map each lease to (outcome, error) for those that did not simply succeed."""
     spec, sig = ctx.spec, ctx.spec.signature
-    outcomes: dict[int, tuple[str, BaseException | None]] = {}
+    outcomes: Outcomes = {}
     called: list[tuple[Lease, Message]] = []
     args: list[Any] = []
     for lease in leases:
@@ -184,7 +201,7 @@ async def settle(ctx: HandlerContext, lease: Lease, outcome: str, error: BaseExc
     """Decide the message's fate, once: later decisions (a job ending after Message.release) change nothing."""
     if lease.settled:
         return
-    lease.settled = True
+    lease.outcome = outcome
     if outcome == "success":
         lease.deleting = True
         ctx.acker.delete(lease)

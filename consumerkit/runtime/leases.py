@@ -38,13 +38,14 @@ class Lease:
         "deadline",
         "deleting",
         "message_id",
+        "outcome",
         "queue_wait",
         "raw",
         "reason",
         "receive_count",
         "received_at",
         "scope",
-        "settled",
+        "started",
         "started_at",
         "timers",
         "warned",
@@ -60,14 +61,19 @@ class Lease:
         self.deadline = received_at + ctx.spec.visibility_timeout
         self.scope: anyio.CancelScope | None = None
         self.reason: str | None = None
-        self.settled = False  # its fate is decided: no later decision may override it
+        self.outcome: str | None = None  # the fate decided for it, once: no later decision may override it
         self.deleting = False  # settled by a delete not yet done: the heartbeat keeps it invisible meanwhile
+        self.started = False  # its job has begun (a FIFO group's later messages wait their turn)
         self.started_at = received_at
         self.timers: list[Timer] = []
         self.warned = False
         self.queue_wait: float | None = None  # seconds from SentTimestamp to receipt, once worked out
         self.cancelled: threading.Event | None = None  # a sync handler's thread watches it (check_cancelled)
         self.abandon: anyio.Event | None = None  # set at shutdown: stop waiting for a sync handler's thread
+
+    @property
+    def settled(self) -> bool:
+        return self.outcome is not None
 
     def waited(self) -> float | None:
         """Seconds from the producer's send (SQS's SentTimestamp) to this receipt; worked out once."""
@@ -135,7 +141,7 @@ class Lease:
             raise ConfigError(f"Message.release(delay={delay!r}) is out of range: an integer in 0..{room}")
         if self.settled:
             return
-        self.settled = True
+        self.outcome = "released"
         self.ctx.acker.change(self, delay, "released")
 
 

@@ -23,6 +23,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from consumerkit.clock import sleep_until
 from consumerkit.errors import BackendError
 from consumerkit.runtime.context import HandlerContext
+from consumerkit.runtime.groups import in_groups
 from consumerkit.runtime.leases import Lease
 
 __all__ = ["Poller", "poller_count"]
@@ -92,7 +93,7 @@ class Poller:
             ctx.received(leases)
         if not ctx.receiving:  # stopped while this receive was out: give them straight back
             for lease in leases:
-                lease.settled = True
+                lease.outcome = "released"
                 ctx.acker.change(lease, 0, "released")
             ctx.slots.give(taken)
             return
@@ -102,6 +103,8 @@ class Poller:
             else:
                 ctx.slots.give(taken)
             return
-        ctx.slots.give(taken - len(leases))
-        for lease in leases:
-            self.dispatch.send_nowait([lease])
+        # One slot per job: a message, or on a FIFO queue a group's messages of this receive (see groups.py).
+        jobs = in_groups(leases) if ctx.fifo else [[lease] for lease in leases]
+        ctx.slots.give(taken - len(jobs))
+        for job in jobs:
+            self.dispatch.send_nowait(job)

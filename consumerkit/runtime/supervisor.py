@@ -34,7 +34,7 @@ from consumerkit.queues import QueueSpec
 from consumerkit.runtime.context import HandlerContext
 from consumerkit.runtime.distribution import check_buckets
 from consumerkit.runtime.events import HandlerStatistics, Observer, ReceiptObserver
-from consumerkit.runtime.jobs import run_job
+from consumerkit.runtime.jobs import run_group, run_job
 from consumerkit.runtime.leases import Lease
 from consumerkit.runtime.poller import Poller, poller_count
 from consumerkit.runtime.sampler import Sampler
@@ -321,8 +321,13 @@ class Supervisor:
 
 
 async def _work(ctx: HandlerContext, jobs: MemoryObjectReceiveStream[list[Lease]]) -> None:
+    """One slot's worker: each job it is handed took one slot, given back when the job ends."""
+    run = run_group if ctx.fifo and not ctx.spec.batch else run_job
     async for leases in jobs:
-        await run_job(ctx, leases)
+        try:
+            await run(ctx, leases)
+        finally:
+            ctx.slots.give(1)
 
 
 async def _set_when_all(events: list[anyio.Event], target: anyio.Event) -> None:
