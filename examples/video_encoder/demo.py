@@ -84,11 +84,12 @@ async def run_demo(workdir: Path, clips: Sequence[producer.Clip], *, time_limit:
         tally.labels.update(zip(ids, labels, strict=True))
         print(f"sent {len(jobs)} encode jobs and {len(bad)} bad ones to {QUEUE}", flush=True)
         done = False
-        with anyio.move_on_after(time_limit):
+        with anyio.move_on_after(time_limit) as waiting:
             done = await _settled(supervisor, tally, len(jobs), len(bad))
         supervisor.stop()  # and leaving the task group waits for the graceful stop
     if not done:
-        raise DemoError(f"stopped with {tally.encoded} of {len(jobs)} jobs encoded (time limit {time_limit:g} s)")
+        why = f"gave up after {time_limit:g} s" if waiting.cancelled_caught else "interrupted"
+        raise DemoError(f"{why} before every job was settled ({tally.encoded} of {len(jobs)} encoded)")
     (stats,) = [s for s in supervisor.statistics() if s.queue == QUEUE]
     return Summary(
         [Path(job.target) for job in jobs], len(bad), stats.extensions["ok"], stats.received,
@@ -126,17 +127,13 @@ def report(summary: Summary, workdir: Path) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m examples.video_encoder", description=__doc__)
-    parser.add_argument("--clips", type=int, default=3, help="how many clips to encode (default 3)")
-    parser.add_argument("--long", type=float, default=8.0, help="seconds of the last clip, encoded at play speed")
-    parser.add_argument("--workdir", type=Path, default=producer.DEFAULT_WORKDIR, help="where everything goes")
+    producer.add_clip_options(parser)
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
     args = parser.parse_args(argv)
-    if not 1 <= args.clips <= 100:
-        parser.error(f"--clips={args.clips} is out of range: 1..100")
-    if not 0 <= args.long <= 600:
-        parser.error(f"--long={args.long:g} is out of range: 0..600 seconds")
+    clips = producer.clips_of(parser, args)
+    if not 1 <= args.timeout <= 3600:
+        parser.error(f"--timeout={args.timeout:g} is out of range: 1..3600 seconds")
     configure_logging("console", "error")  # the demo prints each job's fate itself, in one line
-    clips = producer.demo_clips(args.clips, args.long)
     try:
         summary = anyio.run(functools.partial(run_demo, args.workdir, clips, time_limit=args.timeout))
     except (DemoError, ConsumerkitError, OSError) as error:

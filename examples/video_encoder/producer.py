@@ -20,7 +20,7 @@ import anyio
 from consumerkit import ConsumerkitError, QueueNotFoundError, run_process
 from consumerkit.backends import Backend, OutgoingMessage, open_backend
 from examples.video_encoder.media import clip_command
-from examples.video_encoder.worker import QUEUE, Job, app
+from examples.video_encoder.worker import DEAD_LETTER, MAX_RECEIVES, QUEUE, Job, app
 
 DEFAULT_WORKDIR = Path(".consumerkit") / "video-encoder"
 SEND_BATCH = 10  # SQS's limit per SendMessageBatch
@@ -48,16 +48,9 @@ def clip_paths(directory: Path, clips: Sequence[Clip]) -> list[Path]:
 
 
 async def make_clips(clips: Sequence[Clip], paths: Sequence[Path]) -> None:
-    """Render the clips, two at a time (one per core)."""
-    limiter = anyio.CapacityLimiter(2)
-
-    async def render(clip: Clip, path: Path) -> None:
-        async with limiter:
-            await run_process(clip_command(path, seconds=clip.seconds))
-
-    async with anyio.create_task_group() as tg:
-        for clip, path in zip(clips, paths, strict=True):
-            tg.start_soon(render, clip, path)
+    """Render the clips, one after the other: each takes a fraction of a second, and a failure stays one error."""
+    for clip, path in zip(clips, paths, strict=True):
+        await run_process(clip_command(path, seconds=clip.seconds))
 
 
 def jobs_for(clips: Sequence[Clip], sources: Sequence[Path], output: Path, height: int = 240) -> list[Job]:
@@ -96,18 +89,27 @@ async def produce(url: str, clips: Sequence[Clip], sources: Sequence[Path], bodi
         return await send(backend, await backend.get_queue_url(QUEUE), bodies)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.video_encoder.producer", description=__doc__)
-    parser.add_argument("--clips", type=int, default=3, help="how many clips to generate (default 3)")
+def add_clip_options(parser: argparse.ArgumentParser) -> None:
+    """The options the producer and the demo share: which clips, and where they and the outputs go."""
+    parser.add_argument("--clips", type=int, default=3, help="how many clips to encode, 1..100 (default 3)")
     parser.add_argument("--long", type=float, default=8.0, help="seconds of the last clip, encoded at play speed")
-    parser.add_argument("--bad", action="store_true", help="also send two jobs that end in the dead-letter queue")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="where clips and outputs go")
-    args = parser.parse_args(argv)
+
+
+def clips_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[Clip]:
     if not 1 <= args.clips <= 100:
         parser.error(f"--clips={args.clips} is out of range: 1..100")
     if not 0 <= args.long <= 600:
         parser.error(f"--long={args.long:g} is out of range: 0..600 seconds")
-    url, clips = app.backend_url(), demo_clips(args.clips, args.long)
+    return demo_clips(args.clips, args.long)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m examples.video_encoder.producer", description=__doc__)
+    add_clip_options(parser)
+    parser.add_argument("--bad", action="store_true", help="also send two jobs that end in the dead-letter queue")
+    args = parser.parse_args(argv)
+    url, clips = app.backend_url(), clips_of(parser, args)
     sources = clip_paths(args.workdir / "clips", clips)
     bodies = bodies_of(jobs_for(clips, sources, args.workdir / "encoded"))
     if args.bad:
@@ -117,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QueueNotFoundError:
         print(
             f"producer: queue {QUEUE!r} does not exist on {url}: start the worker first (it creates the queues on "
-            "the local engine), or create them on SQS (see examples/video_encoder/README.md)",
+            f"the local engine), or create them: consumerkit queue create {QUEUE} --dead-letter {DEAD_LETTER} "
+            f"--max-receives {MAX_RECEIVES}",
             file=sys.stderr,
         )
         return 1

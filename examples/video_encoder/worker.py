@@ -95,13 +95,11 @@ async def encode(job: Job, message: Message) -> None:
         raise
     await partial.replace(target)
     progress = Progress.parse(result.stdout)
-    log.info(
+    log.info(  # the runtime binds the queue, handler, message id and receive count to every line of a job
         "encoded",
-        message_id=message.id,
         target=str(target),
         frames=progress.frames,
         media_seconds=round(progress.seconds, 2),
         took=round(time.monotonic() - started, 2),
         speed=progress.speed,
-        receive_count=message.receive_count,
     )
