@@ -1,7 +1,8 @@
 """A small video-encoding worker on the embedded engine: no AWS account, no server.
 
-``make run`` starts it. It declares a queue with a dead-letter queue, sends itself five jobs (one of them
-poison), and works through them: four encode, the broken one fails three times and SQS's redrive policy moves
+``python examples/worker.py`` runs it (``make run`` runs the video encoder instead). It declares a queue with a
+dead-letter queue, sends itself five jobs (one of them poison), and works through them: four encode, the broken
+one fails three times and SQS's redrive policy moves
 it to the dead-letter queue, where a second handler reports it. It runs until Ctrl-C (or SIGTERM), then drains
 and exits. The same code runs on real SQS with ``CONSUMERKIT_BACKEND=sqs://``, once the queues and their
 redrive policy exist there (consumerkit creates queues only on the local engine unless told to).

@@ -1,4 +1,4 @@
-"""`make run`'s example worker: it encodes four jobs, dead-letters the broken one, and stops cleanly."""
+"""examples/worker.py, the small worker: it encodes four jobs, dead-letters the broken one, and stops cleanly."""
 
 from __future__ import annotations
 
