@@ -65,6 +65,20 @@ class Trace:
         return [event for event in self.events if event[1].startswith(group)]
 
 
+def traced(queue: str) -> tuple[App, Gate, Trace]:
+    """An app whose handler (ten slots) records its calls and waits at the gate."""
+    app = App()
+    gate, trace = Gate(), Trace()
+
+    @app.handler(queue, concurrency=10)
+    async def apply(message: Message) -> None:
+        trace.start(message)
+        await gate.enter()
+        trace.end(message)
+
+    return app, gate, trace
+
+
 def one_after_another(*bodies: str) -> list[tuple[str, str]]:
     return [event for body in bodies for event in (("start", body), ("end", body))]
 
@@ -87,14 +101,7 @@ async def test_a_group_runs_in_order_while_groups_run_side_by_side(
     local = Asking(engine)
     name = f"{queue_name}.fifo"
     url, _ = await make_queue(local, name, INTERLEAVED)
-    app = App()
-    gate, trace = Gate(), Trace()
-
-    @app.handler(name, concurrency=10)
-    async def apply(message: Message) -> None:
-        trace.start(message)
-        await gate.enter()
-        trace.end(message)
+    app, gate, trace = traced(name)
 
     async with running(app, local, clock=clock) as (supervisor, outcomes):
         await gate.wait_started(2)
@@ -117,14 +124,7 @@ async def test_a_standard_queue_still_runs_every_message_at_once(
     local: LocalBackend, clock: ManualClock, queue_name: str
 ) -> None:
     await make_queue(local, queue_name, ["a1", "a2", "a3"], fifo=False)  # one group id: a fair queue's
-    app = App()
-    gate, trace = Gate(), Trace()
-
-    @app.handler(queue_name, concurrency=10)
-    async def apply(message: Message) -> None:
-        trace.start(message)
-        await gate.enter()
-        trace.end(message)
+    app, gate, trace = traced(queue_name)
 
     async with running(app, local, clock=clock) as (supervisor, outcomes):
         await gate.wait_started(3)
@@ -172,55 +172,30 @@ async def test_a_failure_releases_the_rest_of_its_group_which_comes_back_in_orde
     assert (stats.visible, stats.in_flight) == (0, 0)
 
 
-async def test_a_drain_lets_the_running_message_finish_and_releases_the_rest_of_its_group(
-    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str
+@pytest.mark.parametrize("first", ["finishes", "outlasts the drain"])
+async def test_a_stop_releases_the_rest_of_a_group_unstarted(
+    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str, first: str
 ) -> None:
     name = f"{queue_name}.fifo"
     url, bodies = await make_queue(local, name, ["a1", "a2", "a3"])
-    app = App(drain_timeout=60)
-    gate = Gate()
-    calls: list[str] = []
-
-    @app.handler(name, concurrency=10)
-    async def apply(message: Message) -> None:
-        calls.append(message.body)
-        await gate.enter()
+    app, gate, trace = traced(name)
+    app.settings = app.settings.replace(drain_timeout=60)
 
     async with running(app, local, clock=clock) as (supervisor, outcomes):
         await gate.wait_started(1)
         supervisor.stop()
         await settle()
-        gate.open.set()
+        if first == "finishes":
+            gate.open.set()  # within the drain
+        else:
+            clock.advance(60)  # the drain deadline cancels it
         with anyio.fail_after(WAIT):
             await supervisor.wait_stopped()
-    assert calls == ["a1"]
-    assert by_body(outcomes.items, bodies) == {"a1": ["success"], "a2": ["released"], "a3": ["released"]}
+    assert [body for _, body in trace.events] == (["a1", "a1"] if first == "finishes" else ["a1"])
+    a1 = "success" if first == "finishes" else "released"
+    assert by_body(outcomes.items, bodies) == {"a1": [a1], "a2": ["released"], "a3": ["released"]}
     stats = await engine.queue_stats(url)
-    assert (stats.visible, stats.in_flight) == (2, 0)  # given straight back, not left to time out
-
-
-async def test_at_the_drain_deadline_a_whole_group_is_released(
-    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str
-) -> None:
-    name = f"{queue_name}.fifo"
-    url, _bodies = await make_queue(local, name, ["a1", "a2", "a3"])
-    app = App(drain_timeout=5)
-    gate = Gate()
-
-    @app.handler(name, concurrency=10)
-    async def apply(message: Message) -> None:
-        await gate.enter()
-
-    async with running(app, local, clock=clock) as (supervisor, outcomes):
-        await gate.wait_started(1)
-        supervisor.stop()
-        await settle()
-        clock.advance(5)
-        with anyio.fail_after(WAIT):
-            await supervisor.wait_stopped()
-    assert gate.started == 1
-    assert outcomes.kinds() == ["released"] * 3
-    assert (await engine.queue_stats(url)).visible == 3
+    assert (stats.visible, stats.in_flight) == (3 if a1 == "released" else 2, 0)  # given back, not timed out
 
 
 async def test_messages_waiting_their_turn_stay_invisible_while_a_long_one_runs(
