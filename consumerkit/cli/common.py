@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any, TypeVar
 
 import anyio
@@ -56,15 +57,24 @@ def on_backend(url: str, work: Callable[[AdminBackend], Awaitable[T]]) -> T:
         async with backend:
             return await work(backend)
 
-    try:
+    with one_line_errors():
         return anyio.run(main)
-    except ConsumerkitError as error:
+
+
+@contextmanager
+def one_line_errors(*also: type[Exception]) -> Iterator[None]:
+    """Every consumerkit error (and each type in ``also``, such as ``OSError`` for a port in use) as one
+    ``error:`` line with exit status 1, whether raised alone or as the one error of a command's task group."""
+    said: tuple[type[Exception], ...] = (ConsumerkitError, *also)
+    try:
+        yield
+    except said as error:
         raise CliError(str(error)) from None
-    except BaseExceptionGroup as group:  # from a command's own task group: its one error, said as one line
+    except BaseExceptionGroup as group:
         inner = unwrap(group)
         if isinstance(inner, click.ClickException):
             raise inner from None
-        if isinstance(inner, ConsumerkitError):
+        if isinstance(inner, said):
             raise CliError(str(inner)) from None
         raise
 

@@ -17,7 +17,8 @@ import click
 
 from consumerkit.app import BACKEND_ENV, App
 from consumerkit.aws import ec2_protection_service, ecs_protection_service, spot_watch_service
-from consumerkit.errors import ConfigError, ConsumerkitError
+from consumerkit.cli.common import one_line_errors
+from consumerkit.errors import ConfigError
 from consumerkit.observability.http import DEFAULT_HTTP_HOST, HTTP_HOST_ENV, HTTP_PORT_ENV, http_service
 from consumerkit.observability.logging import install_logging
 from consumerkit.observability.metrics import install_metrics
@@ -143,7 +144,7 @@ def run_command(
     target: str, backend: str | None, concurrency: int | None, drain_timeout: float | None, **ops: Any
 ) -> None:
     """Run the worker APP (module:attribute) until SIGTERM or Ctrl-C, then drain and exit."""
-    try:
+    with one_line_errors():
         app = load_app(target)
         if concurrency is not None:
             app.handlers = [spec.replace(concurrency=concurrency) for spec in app.handlers]
@@ -151,5 +152,3 @@ def run_command(
             app.settings = app.settings.replace(drain_timeout=drain_timeout)
         install_operations(app, Operations(**ops))
         app.run(backend)
-    except ConsumerkitError as error:
-        raise click.ClickException(str(error)) from None

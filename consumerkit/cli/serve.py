@@ -9,6 +9,7 @@ from pathlib import Path
 import anyio
 import click
 
+from consumerkit.cli.common import one_line_errors
 from consumerkit.engine.server.config import DEFAULT_HEADER_TIMEOUT, DEFAULT_PORT, Credentials, ServerConfig
 from consumerkit.engine.server.serve import serve
 from consumerkit.errors import ConfigError
@@ -95,7 +96,7 @@ def serve_command(
     header_timeout: float,
 ) -> None:
     """Serve the bundled SQS engine over SQS's HTTP protocols (JSON and query) until SIGTERM or Ctrl-C."""
-    try:
+    with one_line_errors(OSError):
         config = ServerConfig(
             backend=backend,
             host=host,
@@ -109,8 +110,6 @@ def serve_command(
             header_timeout=header_timeout,
         )
         anyio.run(serve, config, _ready)
-    except (ConfigError, OSError) as error:
-        raise click.ClickException(str(error)) from None
 
 
 def _ready(address: str) -> None:

@@ -114,6 +114,21 @@ _SCHEMA = (
 )
 
 
+def _connect(path: str) -> sqlite3.Connection:
+    """A connection to ``path``, its directory made first; a failure is the operator's to fix (a path that
+    cannot be created, a read-only disk), so it is a ConfigError naming the path and the reason, not a traceback."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = str(exc.filename or Path(path).parent)
+        reason = "it is a file, not a directory" if isinstance(exc, FileExistsError) else exc.strerror
+        raise ConfigError(f"cannot open SQLite store {path!r}: cannot create directory {where!r}: {reason}") from exc
+    try:
+        return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"cannot open SQLite store {path!r}: {exc}") from exc
+
+
 class SqliteStore:
     """One SQLite file. Threads may share a store (a lock serialises its transactions) and processes may share
     the file (SQLite's write lock serialises theirs)."""
@@ -131,11 +146,7 @@ class SqliteStore:
         self._queues: dict[str, QueueRecord] = {}  # parsed queue records, valid for _data_version
         self._data_version = -1
         self._sweep_countdown = _SWEEP_EVERY
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open SQLite store {path!r}: {exc}") from exc
+        self._conn = _connect(path)
         try:
             self._configure(synchronous.upper())
             self._secret = self._migrate()

@@ -160,6 +160,20 @@ def test_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
         SqliteStore(str(junk))
 
 
+def test_a_path_that_cannot_be_created_is_a_config_error_naming_it_and_why(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    cases = {
+        "/proc/nonexistent/queues.db": "cannot create directory '/proc/nonexistent': No such file or directory",
+        f"{blocker}/queues.db": f"cannot create directory '{blocker}': it is a file, not a directory",
+        str(tmp_path): "unable to open database file",  # a directory where the file should be
+    }
+    for path, reason in cases.items():
+        with pytest.raises(ConfigError) as caught:
+            SqliteStore(path)
+        assert str(caught.value) == f"cannot open SQLite store {path!r}: {reason}"
+
+
 def test_everything_survives_reopen(store: SqliteStore, path: str) -> None:
     attributes = QueueAttributes(
         visibility_timeout=45,
