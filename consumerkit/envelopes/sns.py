@@ -10,6 +10,9 @@ POST a look-alike; an SQS queue only holds what its access policy let in, and th
 to a topic admits ``sns.amazonaws.com`` for that topic's ARN (``aws:SourceArn``). Verifying would also mean
 fetching the signing certificate over the network for each new one. :meth:`SnsNotification.string_to_sign`
 gives the exact text SNS signed, for a deployment that wants to check anyway.
+
+FIFO topics sign nothing: their notifications carry a ``SequenceNumber`` and no ``Signature``,
+``SignatureVersion`` or ``SigningCertURL`` at all, so those three are optional here (``None`` when absent).
 """
 
 from __future__ import annotations
@@ -56,10 +59,10 @@ class SnsNotification(Generic[T]):
     message: str
     payload: T
     timestamp: datetime
-    signature_version: str
-    signature: str
-    signing_cert_url: str
     unsubscribe_url: str
+    signature_version: str | None = None  # the three signature fields: None from a FIFO topic, which signs nothing
+    signature: str | None = None
+    signing_cert_url: str | None = None
     subject: str | None = None
     message_attributes: Mapping[str, SnsAttribute] = field(default_factory=lambda: _NO_ATTRIBUTES)
     sequence_number: str | None = None  # FIFO topics only
@@ -79,20 +82,25 @@ class SnsNotification(Generic[T]):
             message=message,
             payload=_inner(message, payload),
             timestamp=fields.time("Timestamp"),
-            signature_version=fields.text("SignatureVersion"),
-            signature=fields.text("Signature"),
-            signing_cert_url=fields.text("SigningCertURL"),
             unsubscribe_url=fields.text("UnsubscribeURL"),
+            signature_version=fields.optional_text("SignatureVersion"),
+            signature=fields.optional_text("Signature"),
+            signing_cert_url=fields.optional_text("SigningCertURL"),
             subject=fields.optional_text("Subject"),
             message_attributes=_attributes(fields.optional_object("MessageAttributes")),
             sequence_number=fields.optional_text("SequenceNumber"),
             timestamp_text=stamp,
         )
 
-    def string_to_sign(self) -> bytes:
+    def string_to_sign(self) -> bytes | None:
         """The text SNS signed: each of Message, MessageId, Subject (when there is one), Timestamp, TopicArn and
         Type, name then value, one per line. ``signature`` is its base64 RSA signature, over SHA1 for
-        ``signature_version`` 1 and SHA256 for 2, by the certificate at ``signing_cert_url``."""
+        ``signature_version`` 1 and SHA256 for 2, by the certificate at ``signing_cert_url``.
+
+        None when the notification has no signature (a FIFO topic's), rather than a PayloadError: such an
+        envelope is well formed, SNS just signed nothing, so it is for the caller to accept or reject it."""
+        if self.signature is None:
+            return None
         pairs = [("Message", self.message), ("MessageId", self.message_id)]
         if self.subject is not None:
             pairs.append(("Subject", self.subject))

@@ -8,6 +8,8 @@ from typing import Any
 
 TOPIC = "arn:aws:sns:eu-west-1:210987654321:video-orders"
 SUBSCRIPTION = f"{TOPIC}:5e0c1b1e-2f6a-4c61-9d55-0f1c9a7b3d21"
+FIFO_TOPIC = f"{TOPIC}.fifo"
+SIGNATURE_FIELDS = ("SignatureVersion", "Signature", "SigningCertURL")
 
 
 def sns(message: str, **fields: Any) -> dict[str, Any]:
@@ -28,6 +30,24 @@ def sns(message: str, **fields: Any) -> dict[str, Any]:
             "priority": {"Type": "Number", "Value": "3"},
             "thumbprint": {"Type": "Binary", "Value": base64.b64encode(b"\x00\xffraw").decode()},
         },
+    }
+    return _replaced(envelope, fields)
+
+
+def sns_fifo(message: str, **fields: Any) -> dict[str, Any]:
+    """A FIFO topic's Notification as SNS delivers it to a FIFO queue: a ``SequenceNumber``, no ``Subject``
+    (FIFO publishes rarely set one), and none of the signature fields, since SNS signs nothing from a FIFO
+    topic. The message group travels as the SQS message's ``MessageGroupId``, not in the envelope."""
+    envelope: dict[str, Any] = {
+        "Type": "Notification",
+        "MessageId": "2f7d0c4e-8a1b-5c6d-9e0f-3a4b5c6d7e8f",
+        "SequenceNumber": "10000000000000004000",
+        "TopicArn": FIFO_TOPIC,
+        "Message": message,
+        "Timestamp": "2024-11-05T09:30:12.345Z",
+        "UnsubscribeURL": f"https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={FIFO_TOPIC}:"
+        "7c1e4a2b-9d3f-4e5a-8b6c-1d2e3f4a5b6c",
+        "MessageAttributes": {"tenant": {"Type": "String", "Value": "acme"}},
     }
     return _replaced(envelope, fields)
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import anyio
 
 from consumerkit import App, FixedBackoff, Message, PayloadError, S3Event, SnsNotification
-from consumerkit.backends import Backend
-from tests.envelopes.samples import body, s3_event, s3_record, s3_test_event, sns
+from consumerkit.backends import Backend, OutgoingMessage
+from tests.envelopes.samples import body, s3_event, s3_record, s3_test_event, sns, sns_fifo
 from tests.runtime.harness import WAIT, running, send, url_of
 
 
@@ -55,6 +55,24 @@ async def test_each_kind_reaches_its_typed_handler(backend: Backend, queue_name:
     assert outcomes.kinds() == ["success"] * 4
     assert (Order("A-1", 2), "acme", orders) in seen
     assert "test" in seen and ["a b+.mov"] in seen and ("via sns", ["café.png"]) in seen
+
+
+async def test_a_fifo_topics_unsigned_notification_reaches_its_handler(backend: Backend, queue_name: str) -> None:
+    fifo = f"{queue_name}.fifo"  # SNS FIFO topics deliver to FIFO queues only
+    app = App()
+    seen: list[object] = []
+
+    @app.handler(fifo, retry=FixedBackoff(0))
+    async def order(note: SnsNotification[Order], message: Message) -> None:
+        seen.append((note.payload, note.sequence_number, note.signature, note.string_to_sign(), message.group_id))
+
+    envelope = OutgoingMessage(body(sns_fifo('{"order": "A-1"}')), group_id="tenant-acme", deduplication_id="A-1")
+    async with running(app, backend) as (supervisor, outcomes):
+        _, failed = await backend.send_message_batch(url_of(supervisor, fifo), [envelope])
+        assert not failed, failed
+        await outcomes.wait(1)
+    assert outcomes.kinds() == ["success"], [str(o.error) for o in outcomes.items]
+    assert seen == [(Order("A-1"), "10000000000000004000", None, None, "tenant-acme")]
 
 
 async def test_a_malformed_envelope_is_a_payload_error_and_dead_lettered(backend: Backend, queue_name: str) -> None:

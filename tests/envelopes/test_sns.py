@@ -12,7 +12,7 @@ import pytest
 
 from consumerkit import PayloadError, S3Event, SnsAttribute, SnsNotification
 from consumerkit.payloads import text_decoder
-from tests.envelopes.samples import TOPIC, body, s3_event, sns
+from tests.envelopes.samples import FIFO_TOPIC, SIGNATURE_FIELDS, TOPIC, body, s3_event, sns, sns_fifo
 
 
 @dataclass
@@ -29,7 +29,8 @@ def test_a_notification_is_decoded_with_its_attributes() -> None:
     assert notification.message == notification.payload == '{"order": "A-1"}'  # bare: the payload is the text
     assert notification.timestamp == datetime(2024, 11, 5, 9, 30, 12, 345000, tzinfo=UTC)
     assert notification.signature_version == "1"
-    assert notification.signing_cert_url.endswith(".pem")
+    assert notification.signature is not None
+    assert notification.signing_cert_url is not None and notification.signing_cert_url.endswith(".pem")
     assert "Action=Unsubscribe" in notification.unsubscribe_url
     assert notification.sequence_number is None
     assert dict(notification.message_attributes) == {
@@ -63,8 +64,23 @@ def test_an_inner_message_that_does_not_fit_names_the_message_field() -> None:
         decode(body(sns("plain text")))
 
 
-REQUIRED = ["Type", "MessageId", "TopicArn", "Message", "Timestamp", "SignatureVersion", "Signature",
-            "SigningCertURL", "UnsubscribeURL"]  # fmt: skip
+def test_a_fifo_topics_notification_has_no_signature() -> None:
+    notification = SnsNotification.from_body(body(sns_fifo('{"order": "A-1"}')))
+    assert notification.topic_arn == FIFO_TOPIC
+    assert notification.sequence_number == "10000000000000004000"
+    assert notification.subject is None
+    assert (notification.signature, notification.signature_version, notification.signing_cert_url) == (None,) * 3
+    assert notification.string_to_sign() is None  # nothing was signed, so no text claims to be
+
+
+@pytest.mark.parametrize("name", SIGNATURE_FIELDS)
+def test_each_signature_field_may_be_absent(name: str) -> None:
+    notification = SnsNotification.from_body(body(sns("hi", **{name: None})))
+    absent = {"SignatureVersion": "signature_version", "Signature": "signature", "SigningCertURL": "signing_cert_url"}
+    assert getattr(notification, absent[name]) is None
+
+
+REQUIRED = ["Type", "MessageId", "TopicArn", "Message", "Timestamp", "UnsubscribeURL"]
 
 
 @pytest.mark.parametrize("name", REQUIRED)
@@ -73,7 +89,7 @@ def test_a_missing_required_field_is_named(name: str) -> None:
         SnsNotification.from_body(body(sns("hi", **{name: None})))
 
 
-@pytest.mark.parametrize("name", [*REQUIRED, "Subject", "SequenceNumber"])
+@pytest.mark.parametrize("name", [*REQUIRED, *SIGNATURE_FIELDS, "Subject", "SequenceNumber"])
 @pytest.mark.parametrize("wrong", [7, True, ["x"], {"x": 1}], ids=["number", "boolean", "array", "object"])
 def test_a_field_of_the_wrong_type_is_named(name: str, wrong: Any) -> None:
     with pytest.raises(PayloadError, match=rf"field '{name}' needs a string, got (number|boolean|array|object)$"):
