@@ -25,6 +25,7 @@ from consumerkit.backends import (
     Receipt,
     UnsupportedOperationError,
 )
+from consumerkit.cli.batching import send_batches
 from consumerkit.cli.common import CliError, backend_option, on_backend, queue_name, queue_url, stop_on_signal
 from consumerkit.engine.model import MAX_MOVE_RATE, MAX_RECEIVE
 
@@ -195,15 +196,19 @@ async def _by_hand(
 
 
 async def _send_then_delete(backend: AdminBackend, got: list[QueueMessage], dlq: str, target: str) -> int:
-    """Send a received batch to the target, then delete from the DLQ exactly those the target accepted."""
+    """Send received messages to the target in batches within SQS's limits (ten 200 KB bodies are two requests),
+    and after each batch delete from the DLQ exactly those the target accepted: what was not sent stays."""
     fifo = target.endswith(".fifo")
-    copies = [_copy(str(i), message, fifo) for i, message in enumerate(got)]
-    _, failed = await backend.send_message_batch(target, copies)
-    refused = {f.id for f in failed}
-    receipts = [Receipt(str(i), m.receipt_handle) for i, m in enumerate(got) if str(i) not in refused]
-    if receipts:
-        await backend.delete_message_batch(dlq, receipts)  # a failed delete only duplicates: it comes back later
-    return len(receipts)
+    received = {str(i): message for i, message in enumerate(got)}
+    moved = 0
+    for batch in send_batches(_copy(entry, message, fifo) for entry, message in received.items()):
+        _, failed = await backend.send_message_batch(target, batch)
+        refused = {f.id for f in failed}
+        receipts = [Receipt(c.id, received[c.id].receipt_handle) for c in batch if c.id not in refused]
+        if receipts:
+            await backend.delete_message_batch(dlq, receipts)  # a failed delete only duplicates: it comes back later
+        moved += len(receipts)
+    return moved
 
 
 def _copy(entry_id: str, message: QueueMessage, fifo: bool) -> OutgoingMessage:

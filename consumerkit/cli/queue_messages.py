@@ -17,8 +17,9 @@ import click
 from rich.table import Table
 
 from consumerkit.backends import AdminBackend, EntryFailure, OutgoingMessage, QueueMessage, VisibilityChange
+from consumerkit.cli.batching import send_batches
 from consumerkit.cli.common import CliError, backend_option, console, on_backend, queue_url
-from consumerkit.engine.model import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_DELAY, MAX_RECEIVE, MAX_WAIT_SECONDS
+from consumerkit.engine.model import MAX_BATCH_ENTRIES, MAX_DELAY, MAX_RECEIVE, MAX_WAIT_SECONDS
 
 BODY_SHOWN = 80  # characters of a body that peek shows without --full
 PEEK_LIMIT = 100  # messages one peek may show
@@ -76,26 +77,11 @@ def _outgoing(lines: Iterable[str], template: OutgoingMessage) -> Iterator[Outgo
 
 async def _send_all(backend: AdminBackend, url: str, messages: Iterable[OutgoingMessage]) -> tuple[int, list[str]]:
     sent, failures = 0, []
-    for batch in _batches(messages):
+    for batch in send_batches(messages):
         ids, failed = await backend.send_message_batch(url, batch)
         sent += len(ids)
         failures += [_failure_text(f) for f in failed]
     return sent, failures
-
-
-def _batches(messages: Iterable[OutgoingMessage]) -> Iterator[list[OutgoingMessage]]:
-    """Batches within SQS's limits on entries and on a request's total body size."""
-    batch: list[OutgoingMessage] = []
-    size = 0
-    for message in messages:
-        length = len(message.body.encode())
-        if batch and (len(batch) == MAX_BATCH_ENTRIES or size + length > MAX_BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(message)
-        size += length
-    if batch:
-        yield batch
 
 
 def _failure_text(failure: EntryFailure) -> str:

@@ -195,3 +195,12 @@ def test_ctrl_c_cancels_a_move_task_and_loses_nothing(tmp_path: Path, queue_name
     assert 1 <= moved < 20
     assert counted(url, queue_name) == moved  # cancelled, so it moves no more
     assert counted(url, queue_name, dlq) == 20  # a move task moves each message atomically
+
+
+def test_a_manual_redrive_of_large_messages_sends_batches_within_the_request_limit(ck: Invoke, queue_name: str) -> None:
+    """Six 200 KB bodies pass SendMessageBatch's 1 MiB: they go as two requests, each deleted once accepted."""
+    large = [letter * 200_000 for letter in "abcdef"]
+    dlq = dead_letter(ck, queue_name, *large)
+    out = ok(ck("dlq", "redrive", dlq, "--manual"))
+    assert out == f"moved 6 of 6 messages from {dlq} to {queue_name} (receive, send, delete)\n"
+    assert (bodies(ck, queue_name), bodies(ck, dlq)) == (large, [])
