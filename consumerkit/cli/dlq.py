@@ -27,9 +27,13 @@ from consumerkit.backends import (
 )
 from consumerkit.cli.batching import send_batches
 from consumerkit.cli.common import CliError, backend_option, on_backend, queue_name, queue_url, stop_on_signal
+from consumerkit.clock import Clock, SystemClock, sleep_until
 from consumerkit.engine.model import MAX_MOVE_RATE, MAX_RECEIVE
 
 POLL_INTERVAL = 0.5  # seconds between looks at a move task's progress
+LIST_LOOKS = 5  # looks at ListMessageMoveTasks, each LIST_RETRY seconds apart, before an empty list is believed
+LIST_RETRY = 1.0
+SYSTEM_CLOCK = SystemClock()
 MANUAL_VISIBILITY = 60  # seconds a message received for a manual move stays hidden: ample to send and delete it
 
 
@@ -135,14 +139,15 @@ async def _arn(backend: AdminBackend, url: str) -> str:
 
 
 async def _move_task(
-    backend: AdminBackend, dlq: str, target: str | None, rate: int | None, report: Report, stop: anyio.Event
-) -> Outcome:
+    backend: AdminBackend, dlq: str, target: str | None, rate: int | None, report: Report, stop: anyio.Event,
+    clock: Clock = SYSTEM_CLOCK,
+) -> Outcome:  # fmt: skip
     source_arn = await _arn(backend, dlq)
     target_arn = None if target is None else await _arn(backend, target)
     handle = await backend.start_move_task(source_arn, target_arn, max_per_second=rate)
     where = "their source queues" if target is None else queue_name(target)
     while True:
-        (task,) = await backend.list_move_tasks(source_arn)
+        task = await _listed(backend, source_arn, clock)
         report(task.moved, task.to_move)
         if task.status != "RUNNING":
             break
@@ -154,6 +159,21 @@ async def _move_task(
     if task.status != "COMPLETED":
         raise _failed(task, sent_back=target is None)
     return Outcome(task.moved, task.to_move, where, "move task")
+
+
+async def _listed(backend: AdminBackend, source_arn: str, clock: Clock) -> MoveTaskStatus:
+    """The DLQ's newest move task. SQS is eventually consistent: a task just started may not be listed yet, so
+    an empty answer is asked again a few times before the command gives up (the task goes on regardless)."""
+    for look in range(LIST_LOOKS):
+        if look:
+            await sleep_until(clock, clock.now() + LIST_RETRY)
+        if tasks := await backend.list_move_tasks(source_arn):
+            return tasks[0]
+    raise CliError(
+        f"a move task was started on {source_arn.rsplit(':', 1)[-1]}, but ListMessageMoveTasks showed none in "
+        f"{LIST_LOOKS} looks over {(LIST_LOOKS - 1) * LIST_RETRY:g} s; it goes on without this command: follow it "
+        f"with `aws sqs list-message-move-tasks --source-arn {source_arn}`"
+    )
 
 
 def _failed(task: MoveTaskStatus, sent_back: bool) -> CliError:
