@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -120,9 +121,27 @@ def report(summary: Summary, workdir: Path) -> str:
         f"(visibility timeout {VISIBILITY_TIMEOUT} s); {summary.received} receives in all",
         f"dead-letter queue {DEAD_LETTER}: {summary.dead_lettered} bad jobs, after {MAX_RECEIVES} tries each; "
         "see them with",
-        f"  consumerkit queue peek {DEAD_LETTER} --backend sqlite:///{(workdir / 'queues.db').resolve()}",
+        f"  {peek_command(workdir / 'queues.db')}",
     ]
     return "\n".join(lines)
+
+
+def peek_command(store: Path) -> str:
+    """The shell command that shows the dead letters, runnable as printed from where the demo ran. It names the
+    ``consumerkit`` of the interpreter running the demo: after ``make run`` that one is in ``.venv/bin``, which
+    is not on PATH."""
+    script = Path(sys.executable).with_name("consumerkit")
+    program = [_from_here(script)] if script.exists() else [_from_here(Path(sys.executable)), "-m", "consumerkit"]
+    return shlex.join([*program, "queue", "peek", DEAD_LETTER, "--backend", f"sqlite:///{store.resolve()}"])
+
+
+def _from_here(program: Path) -> str:
+    """``program`` relative to the working directory when it is below it (``.venv/bin/consumerkit``), else
+    absolute; not resolved, since a venv's interpreter is a symlink out of the venv."""
+    try:
+        return str(program.absolute().relative_to(Path.cwd()))
+    except ValueError:
+        return str(program.absolute())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

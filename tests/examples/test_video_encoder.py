@@ -1,22 +1,25 @@
 """The video-encoder example (examples/video_encoder/): real ffmpeg encodes, heartbeats, dead letters, shutdown.
 
-Three runs: ``make run``'s entry point in a subprocess; the worker's app in this process, for its statistics and
+Three runs: the real ``make run``, from the repository's root; the worker's app in this process, for its statistics and
 outcomes; and ``consumerkit run`` in a subprocess, stopped by SIGTERM in the middle of an encode.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TypeVar
@@ -55,22 +58,56 @@ def playable(path: Path) -> bool:
 
 
 # -- make run ---------------------------------------------------------------------------------------------------
-def test_make_run_runs_the_demo_entry_point() -> None:
-    recipe = re.search(r"^run:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
-    assert recipe is not None and "-m examples.video_encoder\n" in recipe.group(1)
+@dataclass
+class MakeRun:
+    started: float  # time.time() before make started, to tell this run's outputs from an earlier run's
+    result: subprocess.CompletedProcess[str]
+    peek: subprocess.CompletedProcess[str]  # the command the demo's last line says to run, run as printed
 
 
-def test_the_end_to_end_demo_encodes_playable_files(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "examples.video_encoder", "--clips", "2", "--long", "4", "--workdir", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
-    assert f"2 outputs in {tmp_path.resolve() / 'encoded'}" in out
-    outputs = sorted((tmp_path / "encoded").iterdir())
-    assert [p.name for p in outputs] == ["clip-1-240p.mp4", "clip-2-240p.mp4"]  # no partial file left behind
-    for output, seconds in zip(outputs, (3.0, 4.0), strict=True):
+@contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """Only one test session at a time runs ``make run``: it works in the checkout's own .consumerkit/, and a
+    second run would empty the queues of the first."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="module")
+def make_run() -> MakeRun:
+    """The real ``make run`` from the repository's root, on its existing venv: ``-o`` holds the install stamp
+    up to date, so make runs the demo without reinstalling anything."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    if not (ROOT / ".venv" / "bin" / "python").exists():
+        pytest.skip("no .venv/bin/python in the checkout: make run would create and install the venv first")
+    with exclusive(ROOT / ".consumerkit" / "make-run.lock"):
+        started = time.time()
+        result = subprocess.run(
+            ["make", "--no-print-directory", "-o", ".venv/.installed", "run"],
+            cwd=ROOT, capture_output=True, text=True, timeout=150, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        hint = result.stdout.rstrip().splitlines()[-1]
+        peek = subprocess.run(hint, shell=True, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+    return MakeRun(started, result, peek)
+
+
+def test_make_run_encodes_playable_files_where_it_says(make_run: MakeRun) -> None:
+    out = make_run.result.stdout
+    where = re.search(r"^done in [\d.]+ s; 3 outputs in (.+):$", out, re.MULTILINE)
+    assert where is not None, out
+    names = re.findall(r"^  (\S+\.mp4)  ", out, re.MULTILINE)
+    assert names == ["clip-1-240p.mp4", "clip-2-240p.mp4", "clip-3-240p.mp4"]
+    outputs = [Path(where.group(1)) / name for name in names]
+    assert outputs[0].parent == ROOT / ".consumerkit" / "video-encoder" / "encoded"
+    for output, seconds in zip(outputs, (3.0, 4.0, 8.0), strict=True):
+        assert output.stat().st_mtime >= make_run.started - 1  # written by this run, not left by an earlier one
         media = probe(output)
         assert media.duration == pytest.approx(seconds, abs=0.1)
         assert media.streams == ("video", "audio")
@@ -78,7 +115,28 @@ def test_the_end_to_end_demo_encodes_playable_files(tmp_path: Path) -> None:
     extensions = re.search(r"heartbeats: (\d+) visibility extension", out)
     assert extensions is not None and int(extensions.group(1)) > 0
     assert f"dead-letter queue {DEAD_LETTER}: 2 bad jobs, after {MAX_RECEIVES} tries each" in out
-    assert "Traceback" not in result.stderr + out
+    assert "Traceback" not in make_run.result.stderr + out
+
+
+def test_the_printed_peek_command_shows_the_dead_letters(make_run: MakeRun) -> None:
+    hint = make_run.result.stdout.rstrip().splitlines()[-1].strip()
+    assert hint.startswith(".venv/bin/consumerkit queue peek ")  # make run puts consumerkit in the venv only
+    assert make_run.peek.returncode == 0, make_run.peek.stderr
+    malformed = re.search(r"bad job \(malformed JSON\): try 1 of \d+ failed: message ([\w-]+):", make_run.result.stdout)
+    assert malformed is not None
+    shown = re.findall(r"^│ ([0-9a-f-]{36}) │", make_run.peek.stdout, re.MULTILINE)
+    assert len(shown) == 2 and malformed.group(1) in shown, make_run.peek.stdout
+
+
+def test_make_run_leaves_nothing_git_sees(make_run: MakeRun) -> None:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    status = subprocess.run(
+        ["git", "--no-optional-locks", "status", "--porcelain", "--untracked-files=all", "--", ".consumerkit"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert (ROOT / ".consumerkit" / "video-encoder" / "queues.db").exists()
+    assert status.stdout == ""
 
 
 # -- the worker in this process ---------------------------------------------------------------------------------
