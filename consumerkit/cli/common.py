@@ -36,6 +36,12 @@ class CliError(click.ClickException):
         click.echo(f"error: {self.format_message()}", err=True)
 
 
+class Interrupted(CliError):
+    """Ctrl-C or SIGTERM: the count so far, and the shell's exit code for an interrupted command."""
+
+    exit_code = 130
+
+
 def backend_option(command: F) -> F:
     option = click.option(
         "--backend",

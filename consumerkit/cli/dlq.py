@@ -26,7 +26,15 @@ from consumerkit.backends import (
     UnsupportedOperationError,
 )
 from consumerkit.cli.batching import send_batches
-from consumerkit.cli.common import CliError, backend_option, on_backend, queue_name, queue_url, stop_on_signal
+from consumerkit.cli.common import (
+    CliError,
+    Interrupted,
+    backend_option,
+    on_backend,
+    queue_name,
+    queue_url,
+    stop_on_signal,
+)
 from consumerkit.clock import Clock, SystemClock, sleep_until
 from consumerkit.engine.model import MAX_MOVE_RATE, MAX_RECEIVE
 
@@ -35,12 +43,6 @@ LIST_LOOKS = 5  # looks at ListMessageMoveTasks, each LIST_RETRY seconds apart, 
 LIST_RETRY = 1.0
 SYSTEM_CLOCK = SystemClock()
 MANUAL_VISIBILITY = 60  # seconds a message received for a manual move stays hidden: ample to send and delete it
-
-
-class Interrupted(CliError):
-    """Ctrl-C or SIGTERM: the count so far, and the shell's exit code for an interrupted command."""
-
-    exit_code = 130
 
 
 @dataclass

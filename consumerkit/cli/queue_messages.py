@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
 
@@ -18,7 +19,7 @@ from rich.table import Table
 
 from consumerkit.backends import AdminBackend, EntryFailure, OutgoingMessage, QueueMessage, VisibilityChange
 from consumerkit.cli.batching import send_batches
-from consumerkit.cli.common import CliError, backend_option, console, on_backend, queue_url
+from consumerkit.cli.common import CliError, Interrupted, backend_option, console, on_backend, queue_url
 from consumerkit.engine.model import MAX_BATCH_ENTRIES, MAX_DELAY, MAX_RECEIVE, MAX_WAIT_SECONDS
 
 BODY_SHOWN = 80  # characters of a body that peek shows without --full
@@ -43,45 +44,78 @@ def send_command(
         raise click.UsageError("give BODY (or - for stdin lines) or --file PATH, one of them")
     if body is not None and body.strip() == "":
         raise click.BadParameter("is empty; SQS refuses an empty message", param_hint="BODY")
-    lines: Iterable[str] = [body] if body is not None and body != "-" else _lines(source or sys.stdin)
+    lines = [(1, body)] if body is not None and body != "-" else _lines(source or sys.stdin)
     if name.endswith(".fifo") and group_id is None:
         raise click.UsageError(f"--group-id: {name} is a FIFO queue, whose every message needs a group")
     template = OutgoingMessage("", delay_seconds=delay, group_id=group_id, deduplication_id=dedup_id)
+    stream = _Sending()
 
-    async def work(opened: AdminBackend) -> tuple[int, list[str]]:
+    async def work(opened: AdminBackend) -> None:
         url = await queue_url(opened, name)
-        return await _send_all(opened, url, _outgoing(lines, template))
+        await _send_all(opened, url, _outgoing(lines, template), stream)
 
-    sent, failures = on_backend(backend, work)
-    click.echo(f"sent {sent} message{'s' * (sent != 1)} to {name}")
-    for failure in failures:
-        click.echo(f"not sent: {failure}", err=True)
-    if failures:
-        raise CliError(f"{len(failures)} of {sent + len(failures)} messages not sent")
+    try:
+        on_backend(backend, work)
+    except (CliError, KeyboardInterrupt) as error:
+        raise _stopped(stream, error) from None
+    click.echo(f"sent {stream.sent} message{'s' * (stream.sent != 1)} to {name}")
+    stream.report_failures()
+    if stream.failures:
+        raise CliError(f"{len(stream.failures)} of {stream.sent + len(stream.failures)} messages not sent")
 
 
-def _lines(stream: IO[str]) -> Iterator[str]:
-    for line in stream:
+@dataclass
+class _Sending:
+    """How far a send has got, kept outside the event loop so that a failure or Ctrl-C can still say it."""
+
+    sent: int = 0
+    failures: list[str] = field(default_factory=list)
+    resume: int = 1  # the first input line after every batch the queue has answered
+    attempted: bool = False  # a batch was sent (else an error is about the command, not a stream cut short)
+    pending: bool = False  # a batch is on its way, unanswered
+
+    def report_failures(self) -> None:
+        for failure in self.failures:
+            click.echo(f"not sent: {failure}", err=True)
+
+
+def _stopped(stream: _Sending, error: CliError | KeyboardInterrupt) -> CliError:
+    """The one line of a send cut short: how many went, and the input line to resume from."""
+    if isinstance(error, CliError) and not stream.attempted:
+        return error
+    stream.report_failures()
+    where = f"sent {stream.sent}; stopped at line {stream.resume}"
+    if isinstance(error, CliError):
+        return CliError(f"{where}: {error.format_message()}")
+    maybe = " (the batch from that line may have reached the queue too)" if stream.pending else ""
+    return Interrupted(f"interrupted: {where}{maybe}")
+
+
+def _lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
+    """Each non-empty line with its number in the input, blank lines counted, so a line number points into
+    the file."""
+    for number, line in enumerate(stream, 1):
         if text := line.rstrip("\r\n"):
-            yield text
+            yield number, text
 
 
-def _outgoing(lines: Iterable[str], template: OutgoingMessage) -> Iterator[OutgoingMessage]:
-    for number, line in enumerate(lines, 1):
-        if number > 1 and template.deduplication_id is not None:
+def _outgoing(lines: Iterable[tuple[int, str]], template: OutgoingMessage) -> Iterator[OutgoingMessage]:
+    for count, (number, line) in enumerate(lines, 1):
+        if count > 1 and template.deduplication_id is not None:
             raise CliError("--dedup-id names one message; for several, let the queue deduplicate by content")
         yield OutgoingMessage(
             line, f"line{number}", template.delay_seconds, None, template.group_id, template.deduplication_id
         )
 
 
-async def _send_all(backend: AdminBackend, url: str, messages: Iterable[OutgoingMessage]) -> tuple[int, list[str]]:
-    sent, failures = 0, []
+async def _send_all(backend: AdminBackend, url: str, messages: Iterable[OutgoingMessage], stream: _Sending) -> None:
     for batch in send_batches(messages):
+        stream.attempted = stream.pending = True
         ids, failed = await backend.send_message_batch(url, batch)
-        sent += len(ids)
-        failures += [_failure_text(f) for f in failed]
-    return sent, failures
+        stream.pending = False
+        stream.sent += len(ids)
+        stream.failures += [_failure_text(f) for f in failed]
+        stream.resume = int(batch[-1].id.removeprefix("line")) + 1
 
 
 def _failure_text(failure: EntryFailure) -> str:

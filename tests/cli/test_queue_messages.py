@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from consumerkit.engine.model import MAX_BATCH_BYTES
 from tests.cli.conftest import Invoke, failed, ok
 
 
@@ -89,3 +90,14 @@ def test_peek_can_dead_letter_a_message_as_its_help_says(ck: Invoke, queue_name:
     assert [m["body"] for m in peek(ck, queue_name)] == ["fragile"]  # receive 1 of 1
     assert ok(ck("queue", "peek", queue_name)) == f"no visible messages in {queue_name}\n"  # dead-lettered instead
     assert [m["body"] for m in peek(ck, f"{queue_name}-dlq")] == ["fragile"]
+
+
+def test_a_send_cut_short_says_how_many_went_and_the_line_to_resume_from(ck: Invoke, queue_name: str) -> None:
+    ok(ck("queue", "create", queue_name))
+    too_long = "x" * (MAX_BATCH_BYTES + 1)  # alone in its batch, and still over SendMessageBatch's limit
+    result = ck("queue", "send", queue_name, "-", input=f"a\n\nb\n{too_long}\nnever sent\n")
+    assert result.stdout == ""
+    message = failed(result)
+    assert message.startswith("sent 2; stopped at line 4: SendMessageBatch: "), message  # blank lines count
+    assert "BatchRequestTooLong" in message and "xxx" not in message
+    assert sorted(m["body"] for m in peek(ck, queue_name)) == ["a", "b"]
