@@ -9,13 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import anyio
 import pytest
 from click.testing import CliRunner, Result
 
-from consumerkit.backends import LocalBackend
+from consumerkit.backends import AdminBackend, open_backend
 from consumerkit.cli.main import main
 from tests.cli.conftest import Invoke, failed, ok
 from tests.fixtures.backends import remote_env
@@ -135,10 +134,12 @@ def test_without_move_tasks_the_redrive_is_manual_and_says_so(
 
 
 def counted(url: str, *names: str) -> int:
-    """Every message of these queues, visible or in flight, read from the SQLite file another process writes."""
+    """Every message of these queues, visible or in flight, read from the SQLite file or the server another
+    process writes to."""
 
     async def count() -> int:
-        async with LocalBackend.open(url) as backend:
+        async with open_backend(url) as backend:
+            assert isinstance(backend, AdminBackend)
             total = 0
             for name in names:
                 counts = await backend.queue_counts(await backend.get_queue_url(name))
@@ -149,7 +150,7 @@ def counted(url: str, *names: str) -> int:
 
 
 def interrupted_redrive(url: str, queue_name: str, *options: str) -> tuple[str, int, str]:
-    """Twenty dead letters of ``queue_name`` in the SQLite file ``url``, a ``dlq redrive`` of them with
+    """Twenty dead letters of ``queue_name`` on the backend ``url``, a ``dlq redrive`` of them with
     ``options`` in a process of its own, and a Ctrl-C once it has moved some: the DLQ, the count the command
     says it moved, and its one line on stderr, once it has exited 130 with nothing on stdout."""
 
@@ -177,8 +178,8 @@ def interrupted_redrive(url: str, queue_name: str, *options: str) -> tuple[str, 
     return dlq, int(err.split()[3]), err
 
 
-def test_an_interrupted_manual_redrive_loses_nothing(tmp_path: Path, queue_name: str) -> None:
-    url = f"sqlite:///{tmp_path}/queues.db"
+def test_an_interrupted_manual_redrive_loses_nothing(cli_url: str, queue_name: str) -> None:
+    url = cli_url  # a SQLite file, or a real `consumerkit serve` over HTTP
     # two a second: the first batch arrives at once, the rest would take 9 s
     dlq, moved, err = interrupted_redrive(url, queue_name, "--manual", "--rate", "2")
     assert err.endswith(f" of 20 messages from {dlq} to {queue_name} (receive, send, delete); the rest stay in {dlq}\n")
@@ -187,8 +188,8 @@ def test_an_interrupted_manual_redrive_loses_nothing(tmp_path: Path, queue_name:
     assert counted(url, queue_name, dlq) >= 20  # in the DLQ, in the source, or (at worst) in both
 
 
-def test_ctrl_c_cancels_a_move_task_and_loses_nothing(tmp_path: Path, queue_name: str) -> None:
-    url = f"sqlite:///{tmp_path}/queues.db"
+def test_ctrl_c_cancels_a_move_task_and_loses_nothing(cli_url: str, queue_name: str) -> None:
+    url = cli_url  # a SQLite file, or a real `consumerkit serve` over HTTP
     # one a second: the first a second after the start, the rest would take 19 s more
     dlq, moved, err = interrupted_redrive(url, queue_name, "--rate", "1")
     assert err.endswith(f" of 20 messages from {dlq} to {queue_name} (move task, cancelled); the rest stay in {dlq}\n")
