@@ -77,8 +77,13 @@ def as_json(rows: list[QueueRow]) -> str:
     return json.dumps([asdict(row) for row in rows], indent=2)
 
 
+AGE_UNKNOWN = "n/a"
+AGE_FOOTNOTE = "oldest age: known on the local engine only"  # under a table that shows AGE_UNKNOWN
+
+
 def counts_table(rows: list[QueueRow], *, ages: bool, title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left")
+    unknown = ages and any(_oldest(row) == AGE_UNKNOWN for row in rows)
+    table = Table(title=title, title_justify="left", caption=AGE_FOOTNOTE if unknown else None, caption_justify="left")
     table.add_column("queue", no_wrap=True)
     for heading in ("visible", "in flight", "delayed", *(["oldest"] if ages else [])):
         table.add_column(heading, justify="right", no_wrap=True)
@@ -86,7 +91,7 @@ def counts_table(rows: list[QueueRow], *, ages: bool, title: str | None = None) 
     for row in rows:
         cells = [str(row.visible), str(row.in_flight), str(row.delayed)]
         if ages:
-            cells.append(age_text(row.oldest_age))
+            cells.append(_oldest(row))
         table.add_row(row.name, *cells, _redrive_text(row))
     return table
 
@@ -99,11 +104,16 @@ def _redrive_text(row: QueueRow) -> str:
     return ""
 
 
-def age_text(age: float | None) -> str:
-    """``-`` where the backend cannot tell (SQS publishes the age to CloudWatch alone); else ``42s``, ``3m05s``,
-    ``2h07m``, ``3d04h``."""
-    if age is None:
-        return "-"
+def _oldest(row: QueueRow) -> str:
+    """``-`` for a queue with nothing to age; ``n/a`` where the backend cannot tell (SQS publishes the age to
+    CloudWatch alone), which the table's footnote explains; else the age."""
+    if row.oldest_age is not None:
+        return age_text(row.oldest_age)
+    return "-" if row.visible + row.in_flight + row.delayed == 0 else AGE_UNKNOWN
+
+
+def age_text(age: float) -> str:
+    """``42s``, ``3m05s``, ``2h07m``, ``3d04h``: two units at most, enough to see a backlog age."""
     seconds = int(age)
     for unit, size, small, small_size in (("d", 86_400, "h", 3600), ("h", 3600, "m", 60), ("m", 60, "s", 1)):
         if seconds >= size:
