@@ -30,7 +30,8 @@ The convention, which CONTRIBUTING.md ("Docs code blocks") summarises for writer
 - ``json``, ``yaml``, ``toml``, ``ini``: parsed. ``dockerfile``: known instructions, ``CMD``/``ENTRYPOINT`` in exec
   form (``formats.py``). ``promql``: a light syntax check, and every ``consumerkit_*`` series and label it names must
   be in a real worker's ``/metrics``, scraped once per session (``promql.py``, ``scrape.py``).
-- ``text``: sample output and diagrams; not run.
+- ``text``: sample output and diagrams; not run. A ``text`` block right after a python block that prints is
+  compared with what it printed, normalised (tests/docs/test_sample_output.py).
 """
 
 from __future__ import annotations
