@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO
 
+import anyio.lowlevel
 import click
 from rich.table import Table
 
@@ -116,6 +117,7 @@ async def _send_all(backend: AdminBackend, url: str, messages: Iterable[Outgoing
         stream.sent += len(ids)
         stream.failures += [_failure_text(f) for f in failed]
         stream.resume = int(batch[-1].id.removeprefix("line")) + 1
+        await anyio.lowlevel.checkpoint()  # the local engine never waits: without this, Ctrl-C would not land
 
 
 def _failure_text(failure: EntryFailure) -> str:

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from consumerkit.cli.main import main
 from consumerkit.engine.model import MAX_BATCH_BYTES
 from tests.cli.conftest import Invoke, failed, ok
+from tests.cli.test_dlq import WAIT, counted
 
 
 def peek(ck: Invoke, name: str, *extra: str) -> list[dict[str, object]]:
@@ -101,3 +110,33 @@ def test_a_send_cut_short_says_how_many_went_and_the_line_to_resume_from(ck: Inv
     assert message.startswith("sent 2; stopped at line 4: SendMessageBatch: "), message  # blank lines count
     assert "BatchRequestTooLong" in message and "xxx" not in message
     assert sorted(m["body"] for m in peek(ck, queue_name)) == ["a", "b"]
+
+
+def test_ctrl_c_stops_a_long_send_with_its_count(cli_url: str, queue_name: str, tmp_path: Path) -> None:
+    """Even on the local engine, which never waits on anything: the count said is what reached the queue."""
+    ok(CliRunner().invoke(main, ["queue", "create", queue_name, "--backend", cli_url]))
+    lines = tmp_path / "many.txt"
+    lines.write_text("m\n" * 500_000)  # far more than a test waits for
+    command = [sys.executable, "-m", "consumerkit", "queue", "send", queue_name, "--file", str(lines)]
+    send = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "CONSUMERKIT_BACKEND": cli_url})  # fmt: skip
+    try:
+        deadline = time.monotonic() + WAIT
+        while counted(cli_url, queue_name) == 0:
+            assert send.poll() is None, send.communicate()
+            assert time.monotonic() < deadline, "nothing was sent"
+            time.sleep(0.05)  # a poll interval while the first batch goes, not a wait for it
+        os.kill(send.pid, signal.SIGINT)
+        out, err = send.communicate(timeout=WAIT)
+    finally:
+        if send.poll() is None:
+            send.kill()
+            send.wait()
+    assert (send.returncode, out) == (130, ""), err
+    sent = int(err.removeprefix("error: interrupted: sent ").split(";")[0])
+    line = f"error: interrupted: sent {sent}; stopped at line {sent + 1}"
+    in_flight = " (the batch from that line may have reached the queue too)"  # stopped while a batch went
+    assert err in (f"{line}\n", f"{line}{in_flight}\n")
+    on_queue = counted(cli_url, queue_name)
+    assert sent <= on_queue <= sent + (10 if in_flight in err else 0)
+    assert on_queue < 500_000  # it stopped there, not at the end of the file
