@@ -3,6 +3,11 @@ the two backends a command's state outlives it on (``memory://`` would give ever
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -48,3 +53,28 @@ def failed(result: Result, code: int = 1) -> str:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     return lines[0].removeprefix("error: ")
+
+
+WAIT = 15  # seconds: a bound on what should take well under one
+
+
+def interrupted(url: str, started: Callable[[], bool], *args: str) -> str:
+    """``consumerkit ARGS`` in a process of its own on the backend ``url``, and a Ctrl-C once ``started()``
+    holds: its stderr, once it has exited 130 with nothing on stdout."""
+    command = [sys.executable, "-m", "consumerkit", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "CONSUMERKIT_BACKEND": url})  # fmt: skip
+    try:
+        deadline = time.monotonic() + WAIT
+        while not started():
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, f"{args[:2]} did not start within {WAIT} s"
+            time.sleep(0.05)  # a poll interval while it starts, not a wait for anything in particular
+        os.kill(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=WAIT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert (process.returncode, out) == (130, ""), err
+    return err

@@ -4,11 +4,6 @@ interrupted redrive loses nothing."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import anyio
 import pytest
@@ -16,10 +11,8 @@ from click.testing import CliRunner, Result
 
 from consumerkit.backends import AdminBackend, open_backend
 from consumerkit.cli.main import main
-from tests.cli.conftest import Invoke, failed, ok
+from tests.cli.conftest import Invoke, failed, interrupted, ok
 from tests.fixtures.backends import remote_env
-
-WAIT = 15  # seconds: a bound on what should take well under one
 
 
 def bodies(ck: Invoke, name: str) -> list[str]:
@@ -158,22 +151,8 @@ def interrupted_redrive(url: str, queue_name: str, *options: str) -> tuple[str, 
         return CliRunner().invoke(main, [*args], input=input, env={"CONSUMERKIT_BACKEND": url})
 
     dlq = dead_letter(ck, queue_name, *(f"m{i}" for i in range(20)))
-    command = [sys.executable, "-m", "consumerkit", "dlq", "redrive", dlq, *options]
-    redrive = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "CONSUMERKIT_BACKEND": url})  # fmt: skip
-    try:
-        deadline = time.monotonic() + WAIT
-        while counted(url, queue_name) == 0:  # the options slow it down: seconds to go when the first arrive
-            assert redrive.poll() is None, redrive.communicate()
-            assert time.monotonic() < deadline, "the redrive moved nothing"
-            time.sleep(0.05)
-        os.kill(redrive.pid, signal.SIGINT)
-        out, err = redrive.communicate(timeout=WAIT)
-    finally:
-        if redrive.poll() is None:
-            redrive.kill()
-            redrive.wait()
-    assert (redrive.returncode, out) == (130, ""), err
+    # the options slow it down: seconds to go when the first arrive
+    err = interrupted(url, lambda: counted(url, queue_name) > 0, "dlq", "redrive", dlq, *options)
     assert err.startswith("error: interrupted: moved "), err
     return dlq, int(err.split()[3]), err
 

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from consumerkit.cli.main import main
 from consumerkit.engine.model import MAX_BATCH_BYTES
-from tests.cli.conftest import Invoke, failed, ok
-from tests.cli.test_dlq import WAIT, counted
+from tests.cli.conftest import Invoke, failed, interrupted, ok
+from tests.cli.test_dlq import counted
 
 
 def peek(ck: Invoke, name: str, *extra: str) -> list[dict[str, object]]:
@@ -117,22 +112,9 @@ def test_ctrl_c_stops_a_long_send_with_its_count(cli_url: str, queue_name: str, 
     ok(CliRunner().invoke(main, ["queue", "create", queue_name, "--backend", cli_url]))
     lines = tmp_path / "many.txt"
     lines.write_text("m\n" * 500_000)  # far more than a test waits for
-    command = [sys.executable, "-m", "consumerkit", "queue", "send", queue_name, "--file", str(lines)]
-    send = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "CONSUMERKIT_BACKEND": cli_url})  # fmt: skip
-    try:
-        deadline = time.monotonic() + WAIT
-        while counted(cli_url, queue_name) == 0:
-            assert send.poll() is None, send.communicate()
-            assert time.monotonic() < deadline, "nothing was sent"
-            time.sleep(0.05)  # a poll interval while the first batch goes, not a wait for it
-        os.kill(send.pid, signal.SIGINT)
-        out, err = send.communicate(timeout=WAIT)
-    finally:
-        if send.poll() is None:
-            send.kill()
-            send.wait()
-    assert (send.returncode, out) == (130, ""), err
+    err = interrupted(
+        cli_url, lambda: counted(cli_url, queue_name) > 0, "queue", "send", queue_name, "--file", str(lines)
+    )
     sent = int(err.removeprefix("error: interrupted: sent ").split(";")[0])
     line = f"error: interrupted: sent {sent}; stopped at line {sent + 1}"
     in_flight = " (the batch from that line may have reached the queue too)"  # stopped while a batch went
