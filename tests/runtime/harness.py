@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ import anyio.lowlevel
 from consumerkit import App, Outcome, Supervisor, TransientBackendError
 from consumerkit.backends import Backend, EntryFailure, OutgoingMessage, QueueMessage, Receipt, VisibilityChange
 from consumerkit.clock import Clock, ManualClock
+from consumerkit.testing.settle import wait_until_blocked
 
 WAIT = 20.0  # the most any test waits for an event before it fails
 
@@ -119,23 +119,8 @@ async def advance(clock: ManualClock, seconds: float, step: float = 1.0) -> None
 
 async def settle() -> None:
     """Return once every other task is blocked (on the clock, an event, a socket): whatever the last step made
-    due has been done. Like ``anyio.wait_all_tasks_blocked``, which sleeps 0.1 s between looks; this one only
-    yields, so a test can take thousands of clock steps."""
-    me = asyncio.current_task()
-    quiet = 0
-    for _ in range(100_000):
-        await asyncio.sleep(0)
-        # Several quiet rounds in a row: a task that just ended wakes its waiter through a callback the loop
-        # runs on its next round, so one look could catch everyone "blocked" in between.
-        quiet = quiet + 1 if all(task is me or _blocked(task) for task in asyncio.all_tasks()) else 0
-        if quiet >= 3:
-            return
-    raise AssertionError("the worker's tasks never settled")
-
-
-def _blocked(task: asyncio.Task[object]) -> bool:
-    waiter = getattr(task, "_fut_waiter", None)  # what the task awaits; asyncio's own field, as anyio reads it
-    return waiter is not None and not waiter.done()
+    due has been done. The testing kit's own wait, which only yields, so a test can take thousands of steps."""
+    await wait_until_blocked()
 
 
 class Flaky:
