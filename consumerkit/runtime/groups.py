@@ -37,13 +37,14 @@ def in_groups(leases: Sequence[Lease]) -> list[list[Lease]]:
 
 def held_back(leases: Sequence[Lease], outcomes: Outcomes) -> Outcomes:
     """A batch's outcomes, with every message that succeeded behind a failed one of its group released instead:
-    deleting it would put it ahead of the message that failed, which SQS will deliver again."""
+    deleting it would put it ahead of the message that failed, which SQS will deliver again. A message the
+    handler gave back itself (``Message.release``) stops its group the same way."""
     stopped: set[str | None] = set()
     kept = dict(outcomes)
     for lease in leases:
         group = _group(lease)
         if group in stopped:
             kept.setdefault(id(lease), ("released", None))
-        elif id(lease) in outcomes:
+        elif id(lease) in outcomes or (lease.settled and lease.outcome != "success"):
             stopped.add(group)
     return kept

@@ -277,3 +277,29 @@ async def test_a_batch_handler_s_failure_holds_back_the_rest_of_its_group(
         INTERLEAVED, "success"
     )
     assert (await engine.queue_stats(url)).visible == 0
+
+
+async def test_a_batch_handler_s_own_release_holds_back_the_rest_of_its_group(
+    local: LocalBackend, engine: Engine, clock: ManualClock, queue_name: str
+) -> None:
+    """Message.release in a batch handler is a message that did not succeed: the ones behind it in its group
+    must not be deleted ahead of it."""
+    name = f"{queue_name}.fifo"
+    url, bodies = await make_queue(local, name, ["a1", "a2", "a3"])
+    app = App()
+    batches: list[list[str]] = []
+
+    @app.handler(name, batch=True, batch_size=10)
+    async def apply(messages: list[Message]) -> None:
+        batches.append([m.body for m in messages])
+        for message in messages:
+            if message.body == "a1" and message.receive_count == 1:
+                await message.release(30)
+
+    async with running(app, local, clock=clock) as (_supervisor, outcomes):
+        await outcomes.wait(3)
+        assert by_body(outcomes.items, bodies) == {"a1": ["released"], "a2": ["released"], "a3": ["released"]}
+        await advance(clock, 35)
+        await outcomes.wait(6)
+    assert batches == [["a1", "a2", "a3"], ["a1", "a2", "a3"]]
+    assert (await engine.queue_stats(url)).visible == 0
