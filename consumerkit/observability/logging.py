@@ -241,12 +241,30 @@ class _LineHandler(logging.Handler):
 
 
 def ensure_logging() -> None:
-    """Configure the defaults unless the program has configured structlog itself. Unconfigured, structlog
+    """Make sure structlog is configured, without overriding a program's own choices. Unconfigured, structlog
     renders a traceback with every frame's local variables when rich is installed (and consumerkit installs
     it), so a failing handler would print the message body it was given; consumerkit never lets a body reach
-    the logs unless asked. ``App.run`` and the testing kit's runner call this."""
-    if not structlog.is_configured():
+    the logs unless asked. ``App.run`` and the testing kit's runner call this.
+
+    A program that configured structlog keeps its configuration. One that set up only the standard library's
+    logging (``logging.basicConfig``, pytest's capture) keeps its handlers, format and levels: structlog's
+    events are rendered to one line, tracebacks without locals and sensitive keys redacted, and handed to it.
+    Otherwise consumerkit's defaults apply (:func:`configure_logging`)."""
+    if structlog.is_configured():
+        return
+    if not logging.getLogger().handlers:
         configure_logging()
+        return
+    structlog.configure(
+        processors=[
+            *shared_processors(),
+            structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        context_class=dict,
+        cache_logger_on_first_use=False,
+    )
 
 
 def configure_logging(

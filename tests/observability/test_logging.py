@@ -38,6 +38,7 @@ from consumerkit.observability.logging import (
     LogSettings,
     Redact,
     configure_logging,
+    ensure_logging,
     install_logging,
     log_outcome,
 )
@@ -595,3 +596,36 @@ def test_app_run_without_logging_configured_keeps_bodies_out(tmp_path: Path, mar
     output = "".join(lines) + rest
     assert "encoder crashed" in output and "worker stopped" in output
     assert marker not in output, output
+
+
+def test_ensure_logging_leaves_a_programs_stdlib_setup_alone(marker: str) -> None:
+    """A program that set up the standard library's logging keeps its handlers, format and level; structlog's
+    lines reach them once, with tracebacks that show no locals."""
+    stream = io.StringIO()
+    mine = logging.StreamHandler(stream)
+    mine.setFormatter(logging.Formatter("USER %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(mine)
+    root.setLevel(logging.WARNING)
+    structlog.reset_defaults()
+    handlers = list(root.handlers)
+    ensure_logging()
+    assert root.handlers == handlers and root.level == logging.WARNING
+    logger = structlog.get_logger("consumerkit.jobs")
+    logger.info("quiet")  # below the program's level
+    try:
+        secret = marker  # a local of the failing frame
+        raise RuntimeError(f"failed after {len(secret)} bytes")
+    except RuntimeError:
+        logger.warning("handler failed", exc_info=True)
+    lines = stream.getvalue()
+    assert "quiet" not in lines
+    assert lines.count("USER WARNING") == 1 and "handler failed" in lines and "RuntimeError" in lines
+    assert marker not in lines
+
+
+def test_ensure_logging_keeps_a_structlog_configuration() -> None:
+    structlog.configure(processors=[structlog.processors.JSONRenderer()])
+    config = structlog.get_config()
+    ensure_logging()
+    assert structlog.get_config() == config
