@@ -40,6 +40,7 @@ from consumerkit.engine.model import MAX_MOVE_RATE, MAX_RECEIVE
 
 POLL_INTERVAL = 0.5  # seconds between looks at a move task's progress
 LIST_LOOKS = 5  # looks at ListMessageMoveTasks, each LIST_RETRY seconds apart, before an empty list is believed
+START_SKEW = 10.0  # seconds a finished task's start may seem to precede ours (clock skew, rounding)
 LIST_RETRY = 1.0
 SYSTEM_CLOCK = SystemClock()
 MANUAL_VISIBILITY = 60  # seconds a message received for a manual move stays hidden: ample to send and delete it
@@ -146,10 +147,11 @@ async def _move_task(
 ) -> Outcome:  # fmt: skip
     source_arn = await _arn(backend, dlq)
     target_arn = None if target is None else await _arn(backend, target)
+    started = clock.now()
     handle = await backend.start_move_task(source_arn, target_arn, max_per_second=rate)
     where = "their source queues" if target is None else queue_name(target)
     while True:
-        task = await _listed(backend, source_arn, clock)
+        task = await _listed(backend, source_arn, clock, handle, started)
         report(task.moved, task.to_move)
         if task.status != "RUNNING":
             break
@@ -163,14 +165,17 @@ async def _move_task(
     return Outcome(task.moved, task.to_move, where, "move task")
 
 
-async def _listed(backend: AdminBackend, source_arn: str, clock: Clock) -> MoveTaskStatus:
-    """The DLQ's newest move task. SQS is eventually consistent: a task just started may not be listed yet, so
-    an empty answer is asked again a few times before the command gives up (the task goes on regardless)."""
+async def _listed(backend: AdminBackend, source_arn: str, clock: Clock, handle: str, started: float) -> MoveTaskStatus:
+    """The move task this command started. SQS is eventually consistent: a task just started may not be listed
+    yet, and the list may still show the DLQ's previous task (finished, so it would pass for this one's result),
+    so only this task counts: by its handle while it runs, by its start time once finished (SQS drops the
+    handle then). Anything else is asked again a few times before the command gives up (the task goes on)."""
     for look in range(LIST_LOOKS):
         if look:
             await sleep_until(clock, clock.now() + LIST_RETRY)
-        if tasks := await backend.list_move_tasks(source_arn):
-            return tasks[0]
+        for task in await backend.list_move_tasks(source_arn):
+            if task.handle == handle or (task.handle is None and task.started_at >= started - START_SKEW):
+                return task
     raise CliError(
         f"a move task was started on {source_arn.rsplit(':', 1)[-1]}, but ListMessageMoveTasks showed none in "
         f"{LIST_LOOKS} looks over {(LIST_LOOKS - 1) * LIST_RETRY:g} s; it goes on without this command: follow it "

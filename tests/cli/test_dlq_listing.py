@@ -78,3 +78,51 @@ async def test_a_task_never_listed_is_one_line_saying_it_was_started_and_how_to_
         "follow it with `aws sqs list-message-move-tasks --source-arn arn:aws:sqs:us-east-1:000000000000:jobs-dlq`"
     )
     assert "\n" not in message and backend.looks == LIST_LOOKS
+
+
+class Stale(LocalBackend):
+    """The real engine, except that its next ``stale_looks`` ListMessageMoveTasks answers are ``stale``: the
+    DLQ's previous, finished task, as SQS may still list it right after a new one starts."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine, owns_engine=True)
+        self.stale: list[MoveTaskStatus] = []
+        self.stale_looks = 0
+
+    async def list_move_tasks(self, source_arn: str, max_results: int = 1) -> list[MoveTaskStatus]:
+        if self.stale_looks:
+            self.stale_looks -= 1
+            return self.stale
+        return await super().list_move_tasks(source_arn, max_results)
+
+
+async def test_the_previous_finished_task_is_not_taken_for_this_one() -> None:
+    clock = ManualClock()
+    async with Stale(Engine.open("memory://", clock)) as backend:
+        dlq = await backend.create_queue("jobs-dlq")
+        arn = (await backend.get_queue_attributes(dlq, ["QueueArn"]))["QueueArn"]
+        policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})
+        source = await backend.create_queue("jobs", {"RedrivePolicy": policy})
+        await backend.send_message_batch(dlq, [OutgoingMessage("old")])
+        first = await _move_task(backend, dlq, source, None, lambda *_: None, anyio.Event(), clock)
+        assert (first.moved, first.to_move) == (1, 1)
+        backend.stale = await backend.list_move_tasks(arn)
+        assert backend.stale[0].status == "COMPLETED"
+        clock.advance(600)
+        await backend.send_message_batch(dlq, [OutgoingMessage("new", "0"), OutgoingMessage("newer", "1")])
+        backend.stale_looks = 2
+        result: list[Outcome] = []
+
+        async def redrive() -> None:
+            result.append(await _move_task(backend, dlq, source, None, lambda *_: None, anyio.Event(), clock))
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(redrive)
+                while not result:
+                    await settle()
+                    if clock.sleepers:
+                        clock.advance(LIST_RETRY)
+        assert (result[0].moved, result[0].to_move) == (2, 2)
+        assert backend.stale_looks == 0  # both stale answers were seen, and passed over
+        assert (await backend.queue_counts(source)).visible == 3
