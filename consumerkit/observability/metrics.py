@@ -28,6 +28,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Iterable, Iterator, Sequence
 
+import structlog
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
@@ -46,6 +47,7 @@ __all__ = ["LONG_JOB_BUCKETS", "Metrics", "install_metrics"]
 # Roughly ×2–×3 steps from a second to SQS's 12-hour visibility ceiling (OPERATIONS.md §2.4); +Inf is added.
 LONG_JOB_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0, 7200.0, 14400.0,
                     28800.0, 43200.0)  # fmt: skip
+log = structlog.get_logger("consumerkit.metrics")
 STALE_SAMPLES = 3  # a backlog sample older than this many sampling intervals is not exported
 
 
@@ -78,6 +80,11 @@ class Metrics:
     def bind(self, supervisor: Supervisor) -> None:
         """Read this supervisor's records from now on, at every scrape."""
         self.supervisor = supervisor
+        if supervisor.settings.histogram_buckets is None:
+            log.warning(
+                "metrics without the duration and queue-wait histograms: the supervisor keeps none "
+                "(app.settings replaced after install_metrics?); set SupervisorSettings.histogram_buckets"
+            )
 
     async def service(self, supervisor: Supervisor) -> None:
         """The app service that binds the supervisor as it starts; it has nothing else to do."""

@@ -6,10 +6,11 @@ import platform
 
 import anyio
 import pytest
+import structlog.testing
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from consumerkit import App, FixedBackoff, Message, Outcome, Reject, __version__
+from consumerkit import App, FixedBackoff, Message, Outcome, Reject, SupervisorSettings, __version__
 from consumerkit.backends import Backend, LocalBackend, OutgoingMessage
 from consumerkit.clock import ManualClock
 from consumerkit.engine import Engine
@@ -367,3 +368,23 @@ async def test_a_heartbeat_call_cut_off_by_its_deadline_counts_as_cancelled(
         assert value(samples, "consumerkit_visibility_extensions_total", queue=queue_name, result="error") >= 1
         gate.open.set()
         await outcomes.wait(1)
+
+
+async def test_settings_replaced_after_install_lose_the_histograms_with_a_warning(
+    local: LocalBackend, clock: ManualClock, queue_name: str
+) -> None:
+    app = App()
+
+    @app.handler(queue_name)
+    async def encode(message: Message) -> None:
+        pass
+
+    registry = CollectorRegistry()
+    install_metrics(app, registry)
+    app.settings = SupervisorSettings()  # a fresh one: no histogram buckets
+    with structlog.testing.capture_logs() as logs:
+        async with running(app, local, clock=clock) as (supervisor, outcomes):
+            await send(local, url_of(supervisor, queue_name), "a")
+            await outcomes.wait(1)
+    assert any(e["event"].startswith("metrics without the duration and queue-wait histograms") for e in logs)
+    assert "consumerkit_message_processing_duration_seconds_bucket" not in scrape(registry)
