@@ -30,33 +30,43 @@ class Lagging(LocalBackend):
         return await super().list_move_tasks(source_arn, max_results)
 
 
+async def queues(backend: LocalBackend) -> tuple[str, str, str]:
+    """A DLQ (its url and ARN) and the queue whose redrive policy names it."""
+    dlq = await backend.create_queue("jobs-dlq")
+    arn = (await backend.get_queue_attributes(dlq, ["QueueArn"]))["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})
+    return dlq, arn, await backend.create_queue("jobs", {"RedrivePolicy": policy})
+
+
+async def follow(backend: LocalBackend, dlq: str, source: str, clock: ManualClock) -> Outcome | CliError:
+    """A move-task redrive from ``dlq`` to ``source``, the clock moved on each time the command waits (to
+    look at the listing again), never further."""
+    result: list[Outcome | CliError] = []
+
+    async def redrive() -> None:
+        try:
+            result.append(await _move_task(backend, dlq, source, None, lambda *_: None, anyio.Event(), clock))
+        except CliError as error:
+            result.append(error)
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(redrive)
+            while not result:
+                await settle()
+                if clock.sleepers:
+                    assert clock.next_deadline == pytest.approx(clock.now() + LIST_RETRY)
+                    clock.advance(LIST_RETRY)
+    return result[0]
+
+
 async def redrive_listed_after(lag: int) -> tuple[Outcome | CliError, Lagging, ManualClock]:
-    """A one-message DLQ moved by a move task while the listing lags ``lag`` looks; the clock moved on each
-    time the command waits, never further."""
+    """A one-message DLQ moved by a move task while the listing lags ``lag`` looks."""
     clock = ManualClock()
     async with Lagging(Engine.open("memory://", clock), lag) as backend:
-        dlq = await backend.create_queue("jobs-dlq")
-        arn = (await backend.get_queue_attributes(dlq, ["QueueArn"]))["QueueArn"]
-        policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})
-        source = await backend.create_queue("jobs", {"RedrivePolicy": policy})
+        dlq, _, source = await queues(backend)
         await backend.send_message_batch(dlq, [OutgoingMessage("dead")])
-        result: list[Outcome | CliError] = []
-
-        async def redrive() -> None:
-            try:
-                result.append(await _move_task(backend, dlq, source, None, lambda *_: None, anyio.Event(), clock))
-            except CliError as error:
-                result.append(error)
-
-        with anyio.fail_after(10):
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(redrive)
-                while not result:
-                    await settle()
-                    if clock.sleepers:
-                        assert clock.next_deadline == pytest.approx(clock.now() + LIST_RETRY)
-                        clock.advance(LIST_RETRY)
-        return result[0], backend, clock
+        return await follow(backend, dlq, source, clock), backend, clock
 
 
 async def test_a_task_listed_late_is_followed_to_its_end() -> None:
@@ -99,10 +109,7 @@ class Stale(LocalBackend):
 async def test_the_previous_finished_task_is_not_taken_for_this_one() -> None:
     clock = ManualClock()
     async with Stale(Engine.open("memory://", clock)) as backend:
-        dlq = await backend.create_queue("jobs-dlq")
-        arn = (await backend.get_queue_attributes(dlq, ["QueueArn"]))["QueueArn"]
-        policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 1})
-        source = await backend.create_queue("jobs", {"RedrivePolicy": policy})
+        dlq, arn, source = await queues(backend)
         await backend.send_message_batch(dlq, [OutgoingMessage("old")])
         first = await _move_task(backend, dlq, source, None, lambda *_: None, anyio.Event(), clock)
         assert (first.moved, first.to_move) == (1, 1)
@@ -111,18 +118,8 @@ async def test_the_previous_finished_task_is_not_taken_for_this_one() -> None:
         clock.advance(600)
         await backend.send_message_batch(dlq, [OutgoingMessage("new", "0"), OutgoingMessage("newer", "1")])
         backend.stale_looks = 2
-        result: list[Outcome] = []
-
-        async def redrive() -> None:
-            result.append(await _move_task(backend, dlq, source, None, lambda *_: None, anyio.Event(), clock))
-
-        with anyio.fail_after(10):
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(redrive)
-                while not result:
-                    await settle()
-                    if clock.sleepers:
-                        clock.advance(LIST_RETRY)
-        assert (result[0].moved, result[0].to_move) == (2, 2)
+        outcome = await follow(backend, dlq, source, clock)
+        assert isinstance(outcome, Outcome), outcome
+        assert (outcome.moved, outcome.to_move) == (2, 2)
         assert backend.stale_looks == 0  # both stale answers were seen, and passed over
         assert (await backend.queue_counts(source)).visible == 3
