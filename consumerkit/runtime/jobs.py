@@ -45,8 +45,7 @@ async def run_group(ctx: HandlerContext, group: Sequence[Lease]) -> None:
             log.debug("FIFO group held back: its later messages released", queue=ctx.spec.queue,
                       after=group[position - 1].message_id, released=len(rest))  # fmt: skip
             for waiting in rest:  # one another worker took over meanwhile (lease lost) is left to it
-                reason = waiting.reason
-                await settle(ctx, waiting, _CANCELLED[reason] if reason == "lease_lost" else "released", None)
+                await settle(ctx, waiting, "lease_lost" if waiting.reason == "lease_lost" else "released", None)
             return
         await run_job(ctx, [lease])
 
